@@ -40,3 +40,26 @@ class FailureItem(scrapy.Item):
     error = scrapy.Field()  # one line, human readable
     http_status = scrapy.Field()  # int or None
     at = scrapy.Field()  # datetime, tz-aware (UTC)
+
+
+class ProjectItem(scrapy.Item):
+    """One row of an exchange's project register (SSE ZQ_XMLB, SZSE xmjdxx) in one status.
+
+    A project seen again in a new status is a new row: the register keeps every status change.
+    """
+
+    register = scrapy.Field()  # "sse" | "szse"
+    project_id = scrapy.Field()  # SSE BOND_NUM, SZSE xmbh
+    name = scrapy.Field()  # AUDIT_NAME / zqmc text
+    type = scrapy.Field()  # "ABS", "小公募", "私募", "大公募", "REIT" ... as the register says
+    planned_scale_yuan = scrapy.Field()  # Decimal, yuan
+    planned_scale_text = scrapy.Field()  # as written, e.g. "19" (亿元)
+    issuer = scrapy.Field()  # originator / issuer full name
+    manager = scrapy.Field()  # plan manager / underwriter
+    status = scrapy.Field()  # status text, e.g. "已受理", "通过", "注册生效"
+    status_code = scrapy.Field()  # the register's own code, if any
+    accepted_date = scrapy.Field()  # datetime.date or None
+    updated_date = scrapy.Field()  # datetime.date or None
+    url = scrapy.Field()  # detail page
+    fetched_at = scrapy.Field()
+    extra = scrapy.Field()  # dict, stored as JSON
