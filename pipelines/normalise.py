@@ -1,0 +1,140 @@
+"""First pipeline stage: one canonical form of every document, so that hashes, spans and dedupe agree.
+
+NFKC folds full-width digits and letters (３．１５亿元 -> 3.15亿元) and compatibility forms, so the
+extractor sees one spelling and a republished page with different widths hashes the same. Line
+breaks are kept: they carry table rows and paragraph ends the extractor relies on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from xinpi.pipelines.failures import record_failure
+from xinpi.pipelines.schema import SHANGHAI
+
+from xinpi.items import DocumentItem, ProjectItem
+
+logger = logging.getLogger(__name__)
+
+_LINE_BREAKS = re.compile(r"\r\n?|[\u2028\u2029\x85\x0b\x0c]")
+_HSPACE = re.compile(r"[^\S\n]+")  # whitespace other than a line break
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def clean_text(value: Any) -> str:
+    """NFKC, no control or format characters, single spaces, line breaks kept (at most one blank)."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    text = _LINE_BREAKS.sub("\n", text)
+    text = "".join(c for c in text if c == "\n" or c == "\t" or not _is_control(c))
+    text = _HSPACE.sub(" ", text)
+    text = "\n".join(line.strip(" ") for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", text).strip("\n")
+
+
+def clean_line(value: Any) -> str:
+    """A one-line field (title, names): NFKC, controls removed, all whitespace runs to one space."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    text = "".join(c for c in text if c.isspace() or not _is_control(c))
+    return " ".join(text.split())
+
+
+def _is_control(c: str) -> bool:
+    # Cc: C0/C1 controls; Cf: zero-width spaces, BOM, soft hyphen, direction marks.
+    return unicodedata.category(c) in ("Cc", "Cf")
+
+
+def content_sha256(title: str, text: str) -> str:
+    """The document's content identity: what dedupe compares across runs."""
+    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+
+
+class NormalisePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalisePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, DocumentItem):
+            return self._document(item)
+        if isinstance(item, ProjectItem):
+            return self._project(item)
+        return item  # FailureItem and anything else pass through untouched
+
+    def _document(self, item: DocumentItem) -> DocumentItem:
+        spider = self.crawler.spider
+        item["source"] = item.get("source") or (spider.name if spider is not None else None)
+        item["title"] = clean_line(item.get("title"))
+        item["text"] = clean_text(item.get("text"))
+        url = item.get("url")
+        if not item.get("doc_id"):
+            record_failure(self.crawler, "normalise", url, "document without doc_id", item["source"])
+            raise DropItem(f"document without doc_id: {url}")
+        if not item["title"] and not item["text"]:
+            record_failure(
+                self.crawler, "normalise", url, f"{item['doc_id']}: empty title and text", item["source"]
+            )
+            raise DropItem(f"{item['doc_id']}: empty title and text")
+        item["published_at"] = self._published_at(item)
+        item["fetched_at"] = _aware(item.get("fetched_at"), dt.UTC) or dt.datetime.now(dt.UTC)
+        for key in ("sec_code", "sec_name", "author", "media_name"):
+            if item.get(key) is not None:
+                item[key] = clean_line(item[key]) or None
+        item["content_sha256"] = content_sha256(item["title"], item["text"])
+        return item
+
+    def _published_at(self, item: DocumentItem) -> dt.datetime | None:
+        value = item.get("published_at")
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                logger.warning("%s: unparseable published_at %r, stored as null", item["doc_id"], value)
+                return None
+        if not isinstance(value, dt.datetime):
+            logger.warning("%s: published_at %r is not a datetime, stored as null", item["doc_id"], value)
+            return None
+        if value.tzinfo is None:
+            logger.warning("%s: naive published_at %s taken as Asia/Shanghai", item["doc_id"], value)
+            return value.replace(tzinfo=SHANGHAI)
+        return value.astimezone(SHANGHAI)
+
+    def _project(self, item: ProjectItem) -> ProjectItem:
+        for key in ("name", "issuer", "manager", "status", "type", "project_id", "register"):
+            if item.get(key) is not None:
+                item[key] = clean_line(item[key]) or None
+        scale = item.get("planned_scale_yuan")
+        if scale is not None and not isinstance(scale, Decimal):
+            try:  # str() so a float 1.45e9 does not bring binary noise into an exact amount
+                item["planned_scale_yuan"] = Decimal(str(scale).replace(",", "").strip())
+            except InvalidOperation:
+                logger.warning("project %s: planned scale %r is not a number", item.get("project_id"), scale)
+                item["planned_scale_yuan"] = None
+        return item
+
+
+def _aware(value: Any, assume: dt.tzinfo) -> dt.datetime | None:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=assume)

@@ -1,0 +1,299 @@
+"""Explicit Arrow schemas of every dataset, and the conversions from item values to column values.
+
+Why explicit: a schema inferred from one batch drifts with the next one (a column that happened to be
+all null becomes ``null`` type, an int becomes a double), and then files of one dataset no longer
+read together. Every file of a dataset is written with the one schema below.
+
+The hive partition keys (``source``, ``date``, ``register``) are ALSO stored as ordinary columns in
+each file, with their real types (``date`` is ``date32``). So every engine agrees on their types
+whether or not it parses the directory names, and a single file read on its own is still complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+TS_SHANGHAI = pa.timestamp("us", tz="Asia/Shanghai")
+TS_UTC = pa.timestamp("us", tz="UTC")
+YUAN = pa.decimal128(20, 2)  # up to 10^18 yuan, to the fen
+AMOUNT = pa.decimal128(28, 6)  # an amount in its own currency/unit, as the text gives it
+SPAN = pa.list_(pa.int32())  # [start, end) offsets into title + "\n" + text
+SPANS = pa.list_(SPAN)
+STRINGS = pa.list_(pa.string())
+
+DOCUMENTS = pa.schema(
+    [
+        ("source", pa.string()),
+        ("date", pa.date32()),  # published date in Asia/Shanghai; the fetch date if unknown
+        ("doc_id", pa.string()),
+        ("version", pa.int32()),
+        ("kind", pa.string()),
+        ("url", pa.string()),
+        ("title", pa.string()),
+        ("published_at", TS_SHANGHAI),
+        ("published_at_raw", pa.string()),
+        ("fetched_at", TS_UTC),
+        ("text", pa.string()),
+        ("content_sha256", pa.string()),
+        ("sec_code", pa.string()),
+        ("sec_name", pa.string()),
+        ("attachment_url", pa.string()),
+        ("author", pa.string()),
+        ("media_name", pa.string()),
+        ("extra", pa.string()),  # JSON object
+        ("n_mentions", pa.int32()),
+        ("n_aggregates", pa.int32()),
+        ("extract_error", pa.string()),  # null when extraction ran; the error otherwise
+        ("run_id", pa.string()),
+    ]
+)
+
+#: Keys of a mention dict that have their own column; any other key lands in ``extra`` (JSON).
+MENTION_FIELDS: dict[str, pa.DataType] = {
+    "deal_name": pa.string(),
+    "aliases": STRINGS,
+    "type": pa.string(),
+    "asset_class": pa.string(),
+    "scale_yuan": YUAN,
+    "scale_text": pa.string(),
+    "scale_unit": pa.string(),
+    "scale_currency": pa.string(),
+    "scale_amount": AMOUNT,
+    "scale_qualifier": pa.string(),
+    "issuers": STRINGS,
+    "managers": STRINGS,
+    "exchange": pa.string(),
+    "event": pa.string(),
+    "event_date": pa.date32(),
+    "name_span": SPAN,
+    "scale_span": SPAN,
+    "issuer_spans": SPANS,
+    "manager_spans": SPANS,
+    "evidence": pa.string(),
+    "evidence_span": SPAN,
+}
+
+#: Keys of an aggregate dict (a statement about many deals: a count, a total, a share).
+AGGREGATE_FIELDS: dict[str, pa.DataType] = {
+    "what": pa.string(),
+    "value_text": pa.string(),
+    "value": AMOUNT,
+    "unit": pa.string(),
+    "value_yuan": YUAN,
+    "scope": pa.string(),
+    "span": SPAN,
+    "evidence": pa.string(),
+    "evidence_span": SPAN,
+}
+
+_FACT_HEAD = [
+    ("source", pa.string()),
+    ("date", pa.date32()),  # the document's partition date
+    ("doc_id", pa.string()),
+    ("version", pa.int32()),  # the document version these facts were extracted from
+    ("published_at", TS_SHANGHAI),
+]
+_FACT_TAIL = [("extra", pa.string()), ("run_id", pa.string())]
+
+MENTIONS = pa.schema(
+    [*_FACT_HEAD, ("mention_index", pa.int32()), *MENTION_FIELDS.items(), *_FACT_TAIL]
+)
+AGGREGATES = pa.schema(
+    [*_FACT_HEAD, ("aggregate_index", pa.int32()), *AGGREGATE_FIELDS.items(), *_FACT_TAIL]
+)
+
+FAILURES = pa.schema(
+    [
+        ("source", pa.string()),
+        ("date", pa.date32()),  # the failure's date in Asia/Shanghai
+        ("url", pa.string()),
+        ("stage", pa.string()),
+        ("error", pa.string()),
+        ("http_status", pa.int32()),
+        ("at", TS_UTC),
+        ("run_id", pa.string()),
+    ]
+)
+
+PROJECTS = pa.schema(
+    [
+        ("register", pa.string()),
+        ("project_id", pa.string()),
+        ("name", pa.string()),
+        ("type", pa.string()),
+        ("planned_scale_yuan", YUAN),
+        ("planned_scale_text", pa.string()),
+        ("issuer", pa.string()),
+        ("manager", pa.string()),
+        ("status", pa.string()),
+        ("status_code", pa.string()),
+        ("accepted_date", pa.date32()),
+        ("updated_date", pa.date32()),
+        ("url", pa.string()),
+        ("fetched_at", TS_UTC),
+        ("extra", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+#: dataset folder name -> (schema, hive partition columns, in directory order)
+DATASETS: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    "documents": (DOCUMENTS, ("source", "date")),
+    "mentions": (MENTIONS, ("source", "date")),
+    "aggregates": (AGGREGATES, ("source", "date")),
+    "failures": (FAILURES, ("source", "date")),
+    "projects": (PROJECTS, ("register",)),
+}
+
+
+# --- value conversions (tolerant: a value that does not fit becomes null, never an exception) ----
+
+
+def to_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def to_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def to_decimal(value: Any, places: int) -> Decimal | None:
+    """Exact decimal rounded to ``places``; floats go through ``str`` so 1.45e8 stays 145000000."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        return None
+    if not d.is_finite():
+        return None
+    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def to_date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(SHANGHAI) if value.tzinfo else value).date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        return None
+
+
+def to_datetime(value: Any, assume: dt.tzinfo) -> dt.datetime | None:
+    """A tz-aware datetime; a naive one is taken to be in ``assume``."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        try:
+            value = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            return None
+    return value if value.tzinfo else value.replace(tzinfo=assume)
+
+
+def to_strings(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable):
+        return [str(v) for v in value if v is not None]
+    return None
+
+
+def to_span(value: Any) -> list[int] | None:
+    """``[start, end]`` from a list/tuple of two ints (or a dict with start/end); null otherwise."""
+    if isinstance(value, Mapping):
+        value = (value.get("start"), value.get("end"))
+    if isinstance(value, list | tuple) and len(value) == 2:
+        a, b = to_int(value[0]), to_int(value[1])
+        if a is not None and b is not None:
+            return [a, b]
+    return None
+
+
+def to_spans(value: Any) -> list[list[int]] | None:
+    if not isinstance(value, list | tuple):
+        return None
+    spans = [to_span(v) for v in value]
+    return [s for s in spans if s is not None]
+
+
+def to_json(value: Any) -> str | None:
+    if value is None or value == {}:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def convert(value: Any, type_: pa.DataType) -> Any:
+    """Coerce one value to what Arrow expects for ``type_`` (null if it cannot)."""
+    if type_ == SPAN:
+        return to_span(value)
+    if type_ == SPANS:
+        return to_spans(value)
+    if type_ == STRINGS:
+        return to_strings(value)
+    if pa.types.is_decimal(type_):
+        return to_decimal(value, type_.scale)
+    if pa.types.is_date32(type_):
+        return to_date(value)
+    if pa.types.is_timestamp(type_):
+        return to_datetime(value, ZoneInfo(type_.tz) if type_.tz else dt.UTC)
+    if pa.types.is_integer(type_):
+        return to_int(value)
+    if pa.types.is_boolean(type_):
+        return None if value is None else bool(value)
+    return to_str(value)
+
+
+def fact_row(fact: Mapping[str, Any], fields: Mapping[str, pa.DataType]) -> dict[str, Any]:
+    """One mention/aggregate dict as a row: known keys typed, missing keys null, the rest JSON."""
+    row = {}
+    used = set(fields) | _FACT_OWNED
+    for name, type_ in fields.items():
+        value = fact.get(name)
+        if value is None and name in _FIELD_ALIASES:
+            value = fact.get(_FIELD_ALIASES[name])
+            used.add(_FIELD_ALIASES[name])
+        row[name] = convert(value, type_)
+    rest = {k: v for k, v in fact.items() if k not in used}
+    if isinstance(fact.get("extra"), Mapping):
+        rest = {**fact["extra"], **rest}
+    row["extra"] = to_json(rest)
+    return row
+
+
+#: Columns the pipeline fills from the document, whatever the extractor says.
+_FACT_OWNED = {"doc_id", "source", "date", "version", "published_at", "run_id", "extra"}
+#: Spellings of a key an extractor may use instead of the column name (the gold corpus says "name").
+_FIELD_ALIASES = {"deal_name": "name"}
