@@ -70,3 +70,18 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("XINPI_CACHE_DIR") or project_root() / ".tmp" / "cache")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def configure_offline_prefect() -> None:
+    """Environment defaults that let Prefect run here without a server or the internet.
+
+    Must run before ``import prefect``: Prefect reads its settings at import. A real deployment sets
+    ``PREFECT_API_URL`` and these defaults step aside (``setdefault`` never overrides).
+    """
+    home = project_root() / ".tmp" / "prefect"
+    os.environ.setdefault("PREFECT_HOME", str(home))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH", str(home / "storage"))

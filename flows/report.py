@@ -1,0 +1,64 @@
+"""What a run left in DATA_DIR, in figures a person reads after ``xinpi demo`` or a nightly crawl."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow.dataset as ds
+
+
+def dataset_rows(data_dir: Path, name: str, columns: list[str]) -> list[dict[str, Any]]:
+    """Rows of one dataset (only ``columns``); an absent dataset has none."""
+    root = data_dir / name
+    if not root.exists() or not any(root.rglob("*.parquet")):
+        return []
+    dataset = ds.dataset(root, format="parquet", partitioning="hive", exclude_invalid_files=True)
+    present = [c for c in columns if c in dataset.schema.names]
+    return dataset.to_table(columns=present).to_pylist()
+
+
+def store_summary(data_dir: Path) -> dict[str, Any]:
+    """Documents per source, deal mentions, aggregates, failures and register rows in the store."""
+    docs = dataset_rows(data_dir, "documents", ["source", "doc_id"])
+    mentions = dataset_rows(data_dir, "mentions", ["doc_id", "deal_name"])
+    return {
+        "documents_by_source": dict(sorted(Counter(r["source"] for r in docs).items())),
+        "documents": len(docs),
+        "distinct_doc_ids": len({r["doc_id"] for r in docs}),
+        "mentions": len(mentions),
+        "distinct_deals": len({r["deal_name"] for r in mentions if r.get("deal_name")}),
+        "aggregates": len(dataset_rows(data_dir, "aggregates", ["doc_id"])),
+        "failures": len(dataset_rows(data_dir, "failures", ["url"])),
+        "projects": len(dataset_rows(data_dir, "projects", ["project_id"])),
+    }
+
+
+def format_run(results: dict[str, dict[str, Any]], summary: dict[str, Any], data_dir: Path) -> str:
+    """A short plain-text report: this run per source, then what the store holds now."""
+    lines = ["", "This run, per source:"]
+    lines.append(
+        f"  {'source':<14}{'status':<8}{'requests':>9}{'new':>6}{'seen':>6}"
+        f"{'changed':>8}{'mentions':>9}{'failures':>9}"
+    )
+    for source, r in sorted(results.items()):
+        if r.get("status") != "ok":
+            lines.append(f"  {source:<14}{'FAILED':<8}  {str(r.get('error', ''))[:100]}")
+            continue
+        lines.append(
+            f"  {source:<14}{'ok':<8}{r['requests']:>9}{r['documents_new']:>6}{r['documents_seen']:>6}"
+            f"{r['documents_changed']:>8}{r['mentions']:>9}{r['failures']:>9}"
+        )
+    lines += ["", f"The store at {data_dir}:"]
+    for source, n in summary["documents_by_source"].items():
+        lines.append(f"  documents  {source:<14}{n:>6}")
+    lines.append(
+        f"  documents  {'total':<14}{summary['documents']:>6}"
+        f"  ({summary['distinct_doc_ids']} distinct doc_id)"
+    )
+    lines.append(f"  mentions {summary['mentions']} of {summary['distinct_deals']} distinct deals, "
+                 f"aggregates {summary['aggregates']}, register rows {summary['projects']}, "
+                 f"recorded failures {summary['failures']}")
+    lines.append(f"  Parquet: {data_dir}/{{documents,mentions,aggregates,projects,failures}}/")
+    return "\n".join(lines)
