@@ -148,7 +148,8 @@ def _relative(text: str, base: dt.datetime) -> dt.datetime | None:
             "RETURN_AS_TIMEZONE_AWARE": True,
         },
     )
-    return parsed.astimezone(SHANGHAI) if parsed else None
+    # "3小时前" is not precise to the second: keep minutes so re-crawls agree on the value
+    return parsed.astimezone(SHANGHAI).replace(second=0, microsecond=0) if parsed else None
 
 
 def parse_cn_datetime(text: str, *, base: dt.datetime) -> dt.datetime | None:

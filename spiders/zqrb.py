@@ -1,0 +1,167 @@
+"""证券日报 zqrb.cn news: static channel list pages, then each article in the date window.
+
+List pages are newest first, so paging a channel stops at the first page whose dates all fall before
+the window (or when there is no ``下一页`` link). Article pages are parsed from ``response.text``,
+never raw bytes: old pages declare gb2312 while holding GBK characters (镕, 喆), which Scrapy decodes
+correctly and BeautifulSoup on bytes would lose. The info line ("<date> 来源：<outlet> <author>")
+prints its date in many shapes (二〇二五年…, 3月12日 下午2点, 3小时前 ...); it is read with
+:func:`~xinpi.extractors.dates.parse_cn_datetime`, keeping the reading closest to the URL's date
+folder, so a month-day gets the folder's year and 昨天 means the day before the crawl.
+
+Arguments: ``since``/``until`` (base class), ``channels`` (comma-separated ``channel/sub``; default
+from the ``XINPI_ZQRB_CHANNELS`` setting).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from bs4 import BeautifulSoup, Tag
+from scrapy.http import Response
+from xinpi.extractors.dates import parse_cn_datetime
+from xinpi.spiders.base import SHANGHAI, XinpiSpider
+
+from xinpi.items import DocumentItem
+
+DEFAULT_CHANNELS = [
+    "finance/hongguanjingji",
+    "jrjg/bank",
+    "jrjg/insurance",
+    "fund/jijindongtai",
+    "gscy/qiyexinxi",
+]
+_ARTICLE_URL = re.compile(r"/(?P<date>\d{4}-\d{2}-\d{2})/(?P<aid>A\d{13})\.html")
+_SPACE = re.compile(r"[\s\u3000\xa0]+")
+SOURCE_MARK = "来源："
+
+
+def split_info(info: str) -> tuple[str, str | None, str | None]:
+    """``"2025-04-25 18:30 来源：证券日报网 记者 王丽"`` -> (date text, outlet, author)."""
+    info = _SPACE.sub(" ", info).strip()
+    date_text, mark, rest = info.partition(SOURCE_MARK)
+    if not mark:
+        return info, None, None
+    media, _, author = rest.strip().partition(" ")
+    return date_text.strip(), media or None, author.strip() or None
+
+
+def _lines(element: Tag) -> str:
+    """Paragraph text, one line per ``p`` (or the element's own text when it has none)."""
+    paragraphs = element.find_all("p") or [element]
+    lines = [_SPACE.sub(" ", p.get_text(" ", strip=True)).strip() for p in paragraphs]
+    return "\n".join(line for line in lines if line)
+
+
+class ZqrbSpider(XinpiSpider):
+    name = "zqrb"
+    kind = "news"
+    channels: str | None = None
+
+    def channel_list(self) -> list[str]:
+        raw: Any = self.channels or self.settings.get("XINPI_ZQRB_CHANNELS") or DEFAULT_CHANNELS
+        if isinstance(raw, str):  # -s XINPI_ZQRB_CHANNELS='["a/b"]' or -a channels=a/b,c/d
+            raw = json.loads(raw) if raw.lstrip().startswith("[") else raw.split(",")
+        return [c.strip().strip("/") for c in raw if c and c.strip()]
+
+    async def start(self) -> AsyncIterator[Any]:
+        self._since, self._until = self.window()
+        base = self.host("www.zqrb.cn")
+        for channel in self.channel_list():
+            yield scrapy.Request(
+                f"{base}/{channel}/index.html", callback=self.parse_list, errback=self.on_error,
+                cb_kwargs={"channel": channel},
+            )
+
+    # --- list pages -----------------------------------------------------------------------------
+    def parse_list(self, response: Response, channel: str) -> Iterator[Any]:
+        soup = BeautifulSoup(response.text, "lxml")
+        items = soup.select("div.news_content ul li") or soup.select("div.listMain li")
+        if not items:
+            yield self.failure(response.url, "parse", "list page without items (div.news_content ul li)",
+                               response.status)
+            return
+        dates: list[dt.date] = []
+        for li in items:
+            link = li.select_one("a.lista") or li.select_one("a[href]")
+            if link is None or not link.get("href"):
+                continue
+            url = response.urljoin(str(link["href"]))
+            span = li.select_one("span.date")
+            listed = parse_cn_datetime(span.get_text(strip=True), base=self.crawl_started) if span else None
+            if listed is not None:
+                dates.append(listed.date())
+                if not self._since <= listed.date() <= self._until:
+                    continue
+            yield scrapy.Request(url, callback=self.parse_article, errback=self.on_error)
+        more = next((a for a in soup.select("div.page a[href], a[href]") if "下一页" in a.get_text()), None)
+        if dates and max(dates) < self._since:
+            self.logger.debug("%s: all dates before %s, stop paging", response.url, self._since)
+        elif more is not None:
+            yield scrapy.Request(
+                response.urljoin(str(more["href"])), callback=self.parse_list, errback=self.on_error,
+                cb_kwargs={"channel": channel},
+            )
+
+    # --- articles -------------------------------------------------------------------------------
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        url = response.url
+        m = _ARTICLE_URL.search(url)
+        soup = BeautifulSoup(response.text, "lxml")
+        h1 = soup.select_one("div.news_content > h1") or soup.select_one("h1")
+        title = _SPACE.sub(" ", h1.get_text(" ", strip=True)).strip() if h1 else ""
+        if not title:
+            yield self.failure(url, "parse", "article without a title (div.news_content > h1)",
+                               response.status)
+            return
+        body = soup.select_one("div.content-lcq") or soup.select_one("div.content")
+        text = _lines(body) if body else ""
+        if not text:
+            yield self.failure(url, "body", "article without body text (div.content-lcq)", response.status)
+            return
+        info_node = soup.select_one("div.info_news")
+        date_text, media, author = split_info(info_node.get_text(" ") if info_node else "")
+        folder = dt.date.fromisoformat(m["date"]) if m else None
+        published = self.published_at(date_text, folder)
+        extra: dict[str, Any] = {"channel": "/".join(url.split("/")[-4:-2]) if m else None}
+        if published is None:
+            yield self.failure(url, "date", f"unparseable date {date_text!r}", response.status)
+            if folder is not None:  # the URL's date folder is the best evidence left
+                published = dt.datetime.combine(folder, dt.time(0, 0), SHANGHAI)
+                extra["date_from"] = "url_folder"
+        if published is not None and not self._since <= published.date() <= self._until:
+            self.logger.debug("%s: %s outside the window", url, published)
+            return
+        yield DocumentItem(
+            **self.document_defaults(
+                doc_id=f"zqrb:{m['aid']}" if m else f"zqrb:{url}",
+                url=url,
+                title=title,
+                published_at=published,
+                published_at_raw=date_text,
+                text=text,
+                author=author,
+                media_name=media,
+                extra=extra,
+            )
+        )
+
+    def published_at(self, date_text: str, folder: dt.date | None) -> dt.datetime | None:
+        """The info-line date, read the way that lands closest to the URL's date folder.
+
+        Relative forms (昨天, 3小时前) mean "before the crawl"; a month-day without a year belongs to the
+        folder's year. The text alone does not say which applies, so both anchors are tried and the
+        reading nearest the folder day wins (the crawl-time reading when there is no folder).
+        """
+        readings = [parse_cn_datetime(date_text, base=self.crawl_started)]
+        if folder is not None:
+            end_of_folder = dt.datetime.combine(folder, dt.time(23, 59, 59), SHANGHAI)
+            readings.append(parse_cn_datetime(date_text, base=min(self.crawl_started, end_of_folder)))
+        found = [r for r in readings if r is not None]
+        if not found or folder is None:
+            return found[0] if found else None
+        return min(found, key=lambda r: abs((r.date() - folder).days))
