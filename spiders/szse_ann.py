@@ -8,6 +8,9 @@ checks (a Referer on www.szse.cn/disclosure/, Origin and the two ajax markers). 
 ``announceCount`` tells how many pages there are; the remaining pages are requested together, so one
 broken page costs only its own rows. A page that is not JSON (truncated, an HTML error page) becomes
 a ``parse`` failure; HTTP errors go through :meth:`XinpiSpider.on_error` after Scrapy's retries.
+Each notice's PDF (disc.static.szse.cn ``/download`` + ``attachPath``) is fetched, size-capped, and its
+text becomes the document text; a PDF that cannot be fetched or read is a ``pdf`` failure and the
+notice is still yielded with the list's title and summary as text.
 
 Settings:
 ``XINPI_SZSE_CHANNELS`` (list, default ``["bondinfoNotice_disc"]``): channelCode values to crawl.
@@ -15,6 +18,8 @@ Settings:
 ``XINPI_SZSE_MAX_PAGES`` (int, default 200): cap on pages per channel (a runaway count is logged).
 ``XINPI_SZSE_REFERER_PATH`` (str, default ``/disclosure/listed/notice/index.html``): the page on
 www.szse.cn sent as Referer; the site refuses requests whose Referer is not one of its pages.
+``XINPI_SZSE_FETCH_PDF`` (bool, default True): download attachments for the text (False: list only).
+``XINPI_PDF_MAX_BYTES`` (shared with cninfo, default 20 MiB): size cap for one attachment.
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from scrapy import Request
 from scrapy.http import JsonRequest, Response
+from twisted.python.failure import Failure
 from xinpi.spiders.base import SHANGHAI, XinpiSpider
+from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
 from xinpi.items import DocumentItem, FailureItem
 
@@ -34,6 +42,7 @@ ANN_HOST = "www.szse.cn"
 PDF_HOST = "disc.static.szse.cn"
 LIST_PATH = "/api/disc/announcement/annList"
 DETAIL_PATH = "/disclosure/listed/bulletinDetail/index.html"
+DEFAULT_PDF_MAX_BYTES = 20 * 1024 * 1024
 
 
 def settings_list(value: Any, default: list[str]) -> list[str]:
@@ -143,34 +152,61 @@ class SzseAnnSpider(XinpiSpider):
         published = parse_publish_time(raw_time)
         if published is None:
             yield self.failure(response.url, "date", f"{ann_id}: unparseable publishTime {raw_time!r}")
-        attach = row.get("attachPath") or ""
+        attach = str(row.get("attachPath") or "")
         title = str(row["title"]).strip()
         content = str(row.get("content") or "").strip()
-        yield DocumentItem(
-            **self.document_defaults(
-                doc_id=f"szse_ann:{ann_id}",
-                url=f"{self.host(ANN_HOST)}{DETAIL_PATH}?{ann_id}",
-                title=title,
-                published_at=published,
-                published_at_raw=raw_time,
-                # The list gives a title and (for bond notices) a summary line; the PDF holds the rest.
-                text="\n".join(p for p in (title, content) if p),
-                sec_code=_first(row.get("secCode")),
-                sec_name=_first(row.get("secName")),
-                attachment_url=f"{self.host(PDF_HOST)}/download{attach}" if attach else None,
-                extra={
-                    "ann_id": row.get("annId"),
-                    "channel_code": row.get("channelCode"),
-                    "sec_codes": row.get("secCode") or [],
-                    "sec_names": row.get("secName") or [],
-                    "bond_type": row.get("bondType"),
-                    "big_category_id": row.get("bigCategoryId"),
-                    "small_category_id": row.get("smallCategoryId"),
-                    "big_industry_code": row.get("bigIndustryCode"),
-                    "attach_path": attach or None,
-                    "attach_format": row.get("attachFormat"),
-                    "attach_size": row.get("attachSize"),
-                    "content": content,
-                },
-            )
+        doc = self.document_defaults(
+            doc_id=f"szse_ann:{ann_id}",
+            url=f"{self.host(ANN_HOST)}{DETAIL_PATH}?{ann_id}",
+            title=title,
+            published_at=published,
+            published_at_raw=raw_time,
+            # The list gives a title and (for bond notices) a summary line; the PDF holds the rest.
+            text="\n".join(p for p in (title, content) if p),
+            sec_code=_first(row.get("secCode")),
+            sec_name=_first(row.get("secName")),
+            attachment_url=f"{self.host(PDF_HOST)}/download{attach}" if attach else None,
+            extra={
+                "ann_id": row.get("annId"),
+                "channel_code": row.get("channelCode"),
+                "sec_codes": row.get("secCode") or [],
+                "sec_names": row.get("secName") or [],
+                "bond_type": row.get("bondType"),
+                "big_category_id": row.get("bigCategoryId"),
+                "small_category_id": row.get("smallCategoryId"),
+                "big_industry_code": row.get("bigIndustryCode"),
+                "attach_path": attach or None,
+                "attach_format": row.get("attachFormat"),
+                "attach_size": row.get("attachSize"),
+                "content": content,
+            },
         )
+        if attach and self.settings.getbool("XINPI_SZSE_FETCH_PDF", True) and (
+            str(row.get("attachFormat") or "PDF").upper() == "PDF"
+        ):
+            yield Request(
+                doc["attachment_url"], callback=self.parse_pdf, errback=self.on_pdf_error,
+                cb_kwargs={"doc": doc},
+                meta={"download_maxsize": self.settings.getint("XINPI_PDF_MAX_BYTES", DEFAULT_PDF_MAX_BYTES)},
+            )
+        else:
+            yield DocumentItem(**doc)
+
+    # --- attachments ----------------------------------------------------------------------------
+    def parse_pdf(self, response: Response, doc: dict[str, Any]) -> Iterator[Any]:
+        try:
+            doc["text"] = extract_pdf_text(response.body)
+        except PdfError as exc:
+            yield self.failure(response.url, "pdf", str(exc), response.status)
+            doc["extra"] = {**doc["extra"], "pdf_error": str(exc)}
+        yield DocumentItem(**doc)
+
+    def on_pdf_error(self, failure: Failure) -> Iterator[FailureItem | DocumentItem]:
+        """The PDF could not be fetched (404, too big, timeout): record it, keep the listing data."""
+        request = failure.request  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        yield self.failure(request.url, "pdf", error, response.status if response is not None else None)
+        doc = request.cb_kwargs["doc"]
+        doc["extra"] = {**doc["extra"], "pdf_error": error}
+        yield DocumentItem(**doc)

@@ -125,6 +125,7 @@ class SzseProjectsSpider(XinpiSpider):
         return Request(
             self.api_url(params), headers=self.headers(), callback=self.parse_list, errback=self.on_error,
             cb_kwargs={"zqlb": zqlb, "page": page},
+            priority=1,  # list pages before details: every page is asked for even if the crawl is cut short
         )
 
     # --- parsing ------------------------------------------------------------------------------
