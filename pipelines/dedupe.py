@@ -25,7 +25,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from xinpi.pipelines.schema import to_date
-from xinpi.pipelines.store import DataStore, partition_path
+from xinpi.pipelines.store import DataStore, partition_prefix
 
 from xinpi.config import data_dir
 from xinpi.items import DocumentItem, ProjectItem
@@ -74,7 +74,7 @@ class DedupePipeline:
             table = self.store.read_columns(
                 "documents",
                 ["doc_id", "content_sha256", "version"],
-                partition_path("documents", {"source": source}).relative_to("documents"),
+                partition_prefix("documents", source=source),
             )
             states: dict[str, _DocState] = {}
             cols = table.to_pydict()
@@ -116,7 +116,7 @@ class DedupePipeline:
             table = self.store.read_columns(
                 "projects",
                 ["project_id", "status", "updated_date"],
-                partition_path("projects", {"register": register}).relative_to("projects"),
+                partition_prefix("projects", register=register),
             )
             cols = table.to_pydict()
             self._projects[register] = set(

@@ -55,11 +55,23 @@ def partition_path(dataset: str, row: Mapping[str, Any]) -> Path:
     """``documents/source=cninfo/date=2025-04-25`` for a row (hive style, values URL-quoted)."""
     _, keys = DATASETS[dataset]
     parts = [dataset]
-    for key in keys:
-        value = row.get(key)
-        text = "__HIVE_DEFAULT_PARTITION__" if value is None else str(value)
-        parts.append(f"{key}={quote(text, safe='-_.~')}")
+    parts += [f"{key}={_hive_value(row.get(key))}" for key in keys]
     return Path(*parts)
+
+
+def partition_prefix(dataset: str, **values: Any) -> Path:
+    """The folder of the leading partition keys given, e.g. ``source=cninfo`` (relative to the dataset)."""
+    _, keys = DATASETS[dataset]
+    parts = []
+    for key in keys:
+        if key not in values:
+            break
+        parts.append(f"{key}={_hive_value(values[key])}")
+    return Path(*parts)
+
+
+def _hive_value(value: Any) -> str:
+    return "__HIVE_DEFAULT_PARTITION__" if value is None else quote(str(value), safe="-_.~")
 
 
 def new_run_id() -> str:

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+
+import pyarrow.dataset as ds
+from xinpi.pipelines.normalise import NormalisePipeline, clean_line, clean_text
+
+from xinpi.items import FailureItem, ProjectItem
+
+
+def test_clean_text_folds_widths_and_drops_controls_but_keeps_line_breaks():
+    raw = "发行规模为１２．５０亿元\u200b，\x07期限\u3000\u3000３年\r\n第二行\t\t尾  \n\n\n\n\n"
+    raw += "第三段\u2028末行"
+    assert clean_text(raw) == "发行规模为12.50亿元,期限 3年\n第二行 尾\n\n第三段\n末行"
+
+
+def test_clean_line_makes_one_line():
+    assert clean_line("  关于\n发行\u00a0结果的公告\ufeff ") == "关于 发行 结果的公告"
+
+
+def test_document_normalised_and_hashed(run, make_doc):
+    r = run(ITEM_PIPELINES={})
+    [item] = r.feed(make_doc(1, title=" ＡＢＳ 公告 ", text="第一行　　内容\x00\n\n第二行"))
+    assert item["title"] == "ABS 公告"
+    assert item["text"] == "第一行 内容\n\n第二行"
+    expected = hashlib.sha256("ABS 公告\n第一行 内容\n\n第二行".encode()).hexdigest()
+    assert item["content_sha256"] == expected
+
+
+def test_same_content_in_other_widths_hashes_the_same(run, make_doc):
+    r = run()
+    a = r.pipelines[0].process_item(make_doc(1, text="规模１２亿元"))
+    b = r.pipelines[0].process_item(make_doc(1, text="规模12亿元 "))
+    assert a["content_sha256"] == b["content_sha256"]
+
+
+def test_naive_published_at_taken_as_shanghai_and_aware_kept(run, make_doc, caplog):
+    norm: NormalisePipeline = run().pipelines[0]
+    naive = norm.process_item(make_doc(1, published_at=dt.datetime(2025, 4, 25, 18, 30)))
+    assert naive["published_at"].utcoffset() == dt.timedelta(hours=8)
+    assert naive["published_at"].hour == 18
+    assert "naive published_at" in caplog.text
+    utc = norm.process_item(make_doc(2, published_at=dt.datetime(2025, 4, 25, 10, 30, tzinfo=dt.UTC)))
+    assert utc["published_at"].utcoffset() == dt.timedelta(hours=8)
+    assert utc["published_at"].hour == 18
+    assert norm.process_item(make_doc(3, published_at=None))["published_at"] is None
+
+
+def test_empty_document_dropped_and_recorded_as_failure_row(run, make_doc, data_dir):
+    r = run()
+    assert r.feed(make_doc(1, title=" \u200b ", text="\n \x00 \n")) == []
+    stats = r.close()
+    assert stats["xinpi/failures/normalise"] == 1
+    assert "documents/written" not in str(stats)
+    failures = ds.dataset(data_dir / "failures", format="parquet").to_table().to_pylist()
+    assert [(f["stage"], f["source"]) for f in failures] == [("normalise", "cninfo")]
+    assert "cninfo:1" in failures[0]["error"]
+    assert not (data_dir / "documents").exists()
+
+
+def test_failure_and_project_items_pass_through(run):
+    norm = run().pipelines[0]
+    failure = FailureItem(source="cninfo", url="u", stage="fetch", error="x", at=dt.datetime.now(dt.UTC))
+    assert norm.process_item(failure) is failure
+    project = norm.process_item(
+        ProjectItem(register="sse", project_id="1", name=" 华泰-平安租赁\u3000第5期 ",
+                    planned_scale_yuan=Decimal("1900000000.00"), issuer="平安租赁 ")
+    )
+    assert project["name"] == "华泰-平安租赁 第5期"
+    assert project["issuer"] == "平安租赁"
+    assert project["planned_scale_yuan"] == Decimal("1900000000.00")
+    assert str(project["planned_scale_yuan"]) == "1900000000.00"  # scale kept, not re-rounded
+    floaty = norm.process_item(ProjectItem(register="sse", project_id="2", planned_scale_yuan=1.45e8))
+    assert floaty["planned_scale_yuan"] == Decimal("145000000")
