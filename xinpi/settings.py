@@ -50,6 +50,13 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Retries wait: Retry-After when the site sends one (capped), else 1 s, 2 s, 4 s ...
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "xinpi.middlewares.BackoffRetryMiddleware": 550,
+}
+XINPI_RETRY_BACKOFF_BASE = 1.0
+XINPI_RETRY_AFTER_MAX = 60.0
 HTTPERROR_ALLOW_ALL = False
 COOKIES_ENABLED = True
 
