@@ -11,12 +11,12 @@ import pytest
 import scrapy
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
+
+from xinpi.items import DocumentItem
 from xinpi.pipelines.dedupe import DedupePipeline
 from xinpi.pipelines.extract import ExtractPipeline
 from xinpi.pipelines.normalise import NormalisePipeline
 from xinpi.pipelines.parquet import ParquetWriterPipeline
-
-from xinpi.items import DocumentItem
 
 CHAIN = (NormalisePipeline, ExtractPipeline, DedupePipeline, ParquetWriterPipeline)
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+
 from xinpi.extractors import deals
 from xinpi.extractors.deals import Extraction
-
 from xinpi.items import ProjectItem
 
 

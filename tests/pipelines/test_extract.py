@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pyarrow.dataset as ds
 import pytest
+
 from xinpi.extractors import deals
 from xinpi.extractors.deals import Extraction
 

@@ -5,9 +5,9 @@ import hashlib
 from decimal import Decimal
 
 import pyarrow.dataset as ds
-from xinpi.pipelines.normalise import NormalisePipeline, clean_line, clean_text
 
 from xinpi.items import FailureItem, ProjectItem
+from xinpi.pipelines.normalise import NormalisePipeline, clean_line, clean_text
 
 
 def test_clean_text_folds_widths_and_drops_controls_but_keeps_line_breaks():
