@@ -16,19 +16,39 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from xinpi.config import host_url
+from xinpi.config import data_dir, host_url
 from xinpi.items import FailureItem
+from xinpi.state import known_doc_ids, read_watermark
+
+#: Words that make a document worth fetching when the topic filter is on (``XINPI_TOPIC_WORDS``).
+DEFAULT_TOPIC_WORDS = (
+    "资产支持", "专项计划", "证券化", "ABS", "ABN", "REIT", "债券", "公司债", "中期票据", "短期融资券",
+    "票据", "信托计划", "发债", "债", "基础设施证券投资基金",
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class XinpiSpider(scrapy.Spider):
-    """Base class. Arguments (``-a name=value``): ``since`` and ``until`` (YYYY-MM-DD, Beijing dates,
-    inclusive); without them the window is the last ``XINPI_DEFAULT_DAYS`` days (setting, default 7)."""
+    """Base class. Arguments (``-a name=value``):
+
+    * ``since`` / ``until`` (YYYY-MM-DD, Beijing dates, inclusive). Without ``since`` the window
+      starts at the source's watermark (the newest document a finished run stored) minus
+      ``XINPI_OVERLAP_DAYS``; with no watermark either, ``XINPI_DEFAULT_DAYS`` before ``until``.
+    * ``refresh=1``: fetch documents again even if stored (a full re-scan that catches edits at the
+      source); by default a stored document is not fetched again and a listing page holding only
+      stored documents ends the paging (``XINPI_INCREMENTAL``).
+    * ``all=1``: no topic filter (by default list entries are kept only if their title or summary
+      holds one of ``XINPI_TOPIC_WORDS``; per source ``XINPI_TOPIC_WORDS_<NAME>``).
+    """
 
     kind: str = "news"  # or "announcement"
     since: str | None = None
     until: str | None = None
+    refresh: str | None = None
+    all: str | None = None
+    #: Sources whose listing is already topical (a register, a keyword query) set this to False.
+    topic_filtered: bool = True
 
     def host(self, hostname: str) -> str:
         """Base URL for ``hostname``: the real site, or the emulator under ``XINPI_EMULATOR_URL``."""
@@ -41,15 +61,83 @@ class XinpiSpider(scrapy.Spider):
         return self._crawl_started
 
     def window(self) -> tuple[dt.date, dt.date]:
-        """The inclusive date window this crawl asks the source for."""
+        """The inclusive date window this crawl asks the source for (recorded in the crawl stats)."""
+        if getattr(self, "_window", None):
+            return self._window
         until = dt.date.fromisoformat(self.until) if self.until else self.crawl_started.date()
+        origin = "argument"
         if self.since:
             since = dt.date.fromisoformat(self.since)
         else:
-            since = until - dt.timedelta(days=self.settings.getint("XINPI_DEFAULT_DAYS", 7))
+            mark = read_watermark(self.data_dir, self.name) if self.incremental else None
+            latest = (mark or {}).get("latest_published_at")
+            if latest:
+                overlap = self.settings.getint("XINPI_OVERLAP_DAYS", 2)
+                since = dt.datetime.fromisoformat(latest).astimezone(SHANGHAI).date() - dt.timedelta(overlap)
+                origin = "watermark"
+            else:
+                since = until - dt.timedelta(days=self.settings.getint("XINPI_DEFAULT_DAYS", 7))
+                origin = "default"
+            since = min(since, until)
         if since > until:
             raise ValueError(f"{self.name}: since {since} is after until {until}")
-        return since, until
+        self._window = (since, until)
+        stats = self.crawler.stats
+        stats.set_value("xinpi/window/since", since.isoformat())
+        stats.set_value("xinpi/window/until", until.isoformat())
+        stats.set_value("xinpi/window/origin", origin)
+        self.logger.info("%s: window %s..%s (%s)", self.name, since, until, origin)
+        return self._window
+
+    # --- incremental crawling ---------------------------------------------------------------------
+    @property
+    def data_dir(self):
+        return data_dir(self.settings.get("DATA_DIR"))
+
+    @property
+    def incremental(self) -> bool:
+        return self.settings.getbool("XINPI_INCREMENTAL", True) and not _truthy(self.refresh)
+
+    def is_known(self, doc_id: str) -> bool:
+        """True if ``doc_id`` is stored already and this is an incremental crawl: don't fetch it."""
+        if not self.incremental:
+            return False
+        if getattr(self, "_known", None) is None:
+            self._known = known_doc_ids(self.data_dir, self.name)
+        if doc_id in self._known:
+            self.crawler.stats.inc_value("xinpi/incremental/known_skipped")
+            return True
+        return False
+
+    def page_is_all_known(self, doc_ids: list[str]) -> bool:
+        """True if a listing page holds only stored documents: an incremental crawl pages no further.
+
+        Listings come newest first, so a page of known documents means the rest is known too (the
+        weekly ``refresh`` re-scan is what catches an old document edited at the source).
+        """
+        if not self.incremental or not doc_ids:
+            return False
+        if all(self.is_known(d) for d in doc_ids):
+            self.crawler.stats.inc_value("xinpi/incremental/stopped_paging")
+            return True
+        return False
+
+    # --- topic filter -----------------------------------------------------------------------------
+    def topic_words(self) -> list[str]:
+        words = self.settings.getlist(f"XINPI_TOPIC_WORDS_{self.name.upper()}") or self.settings.getlist(
+            "XINPI_TOPIC_WORDS"
+        )
+        return words or list(DEFAULT_TOPIC_WORDS)
+
+    def on_topic(self, *texts: str | None) -> bool:
+        """Whether a list entry (title, summary ...) is worth fetching under the topic filter."""
+        if not self.topic_filtered or _truthy(self.all):
+            return True
+        blob = " ".join(t for t in texts if t).upper()
+        if any(w.upper() in blob for w in self.topic_words()):
+            return True
+        self.crawler.stats.inc_value("xinpi/topic/skipped")
+        return False
 
     def failure(
         self, url: str, stage: str, error: str, http_status: int | None = None
@@ -77,3 +165,7 @@ class XinpiSpider(scrapy.Spider):
     def document_defaults(self, **fields: Any) -> dict[str, Any]:
         """Fields every document carries, plus the ones given."""
         return {"source": self.name, "kind": self.kind, "fetched_at": dt.datetime.now(dt.UTC), **fields}
+
+
+def _truthy(value: object) -> bool:
+    return str(value or "").strip().lower() in {"1", "true", "yes", "on"}

@@ -32,7 +32,15 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "xinpi.pipelines.stats.StatsFileExtension": 500,
+    "xinpi.pipelines.watermark.WatermarkExtension": 510,
 }
+
+# --- incremental crawling and focus (see spiders/base.py) --------------------------------------
+XINPI_INCREMENTAL = True  # skip stored documents, stop paging at a page of stored ones
+XINPI_DEFAULT_DAYS = 7  # window length when there is neither `since` nor a watermark
+XINPI_OVERLAP_DAYS = 2  # a watermark-based window starts this many days before the watermark
+# Empty: spiders.base.DEFAULT_TOPIC_WORDS. Per source: XINPI_TOPIC_WORDS_<SPIDER NAME>.
+XINPI_TOPIC_WORDS: list[str] = []
 
 # --- politeness and robustness ----------------------------------------------------------------
 USER_AGENT = "xinpi/0.1 (+https://github.com/xinpi; disclosure research crawler)"
