@@ -27,11 +27,11 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
+
+from xinpi.items import DocumentItem, FailureItem
 from xinpi.spiders.base import SHANGHAI, XinpiSpider
 from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 from xinpi.spiders.story import story_id
-
-from xinpi.items import DocumentItem, FailureItem
 
 API_HOST = "feed.mix.sina.com.cn"
 PAGE_ID = 153
