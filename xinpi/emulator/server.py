@@ -200,8 +200,9 @@ class Emulator:
             return Response(200, b"", "text/html; charset=utf-8")
         elif fault and fault.kind == "garbage":
             return Response(200, b"\x00\xff<<not json{{", "application/json")
+        wanted = "GET" if req.method == "HEAD" else req.method  # HEAD answers like GET, minus the body
         for method, host, pattern, handler in _ROUTES:
-            if method == req.method and host == req.host:
+            if method == wanted and host == req.host:
                 m = pattern.fullmatch(req.path)
                 if m:
                     req.match = m
