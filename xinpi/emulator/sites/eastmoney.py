@@ -14,7 +14,8 @@ Articles ``finance.eastmoney.com/a/{code}.html`` (``code`` = ``YYYYMMDD`` + 10 d
 ``div#ContentBody`` (documented); the title ``div.title``/``h1`` and the info line are our choice.
 Fixture ``layout``: ``infos`` (``div.infos > div.item``: time "YYYY年MM月DD日 HH:mm", ``来源：<a>``,
 ``作者：``) or ``old`` (``div.newsContent h1`` and ``div.time-source`` with ``div.time`` /
-``div.source``), so a spider must be tolerant about everything but ``#ContentBody``. The body ends with
+``div.source``) or ``bare`` (no title, time or source on the page at all, as on some mobile
+renderings), so a spider must be tolerant about everything but ``#ContentBody``. The body ends with
 the ``（文章来源：…）`` and ``（责任编辑：…）`` lines the real pages add. Rows with ``age_minutes`` are
 fresh news, timed when this module loads.
 """
@@ -116,10 +117,13 @@ def _article_html(a: dict[str, Any]) -> str:
     cn_date = f"{published:%Y年%m月%d日 %H:%M}"
     paragraphs = [*a.get("lead", []), *[p for p in a["body"].split("\n") if p.strip()]]
     body = "".join(f"<p>\u3000\u3000{esc(p)}</p>" for p in paragraphs)
-    body += f'<p class="em_media">（文章来源：{esc(a["mediaName"])}）</p>'
+    if a["layout"] != "bare":
+        body += f'<p class="em_media">（文章来源：{esc(a["mediaName"])}）</p>'
     if a.get("editor"):
         body += f'<p class="res-edit">（责任编辑：{esc(a["editor"])}）</p>'
-    if a["layout"] == "old":
+    if a["layout"] == "bare":
+        header = ""
+    elif a["layout"] == "old":
         header = (
             f'<div class="newsContent"><h1>{esc(a["title"])}</h1><div class="time-source">'
             f'<div class="time">{published:%Y年%m月%d日 %H:%M}</div>'
