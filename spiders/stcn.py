@@ -21,10 +21,10 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
-from xinpi.spiders.base import SHANGHAI, XinpiSpider
-from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 
 from xinpi.items import DocumentItem
+from xinpi.spiders.base import SHANGHAI, XinpiSpider
+from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 
 HOST = "www.stcn.com"
 DEFAULT_TYPES = ["finance", "kx"]
