@@ -1,10 +1,59 @@
-"""Deal extraction entry point (placeholder until the analyst-grade extractor lands)."""
+"""Deal extraction entry point: text in, deal mentions and aggregate statements out.
+
+``extract_document(doc_id, title, text, published_at=None) -> Extraction`` is pure (no I/O besides
+reading the shipped data files once) and never raises on odd input. All spans are ``[start, end)``
+offsets into ``title + "\\n" + text``.
+
+``Extraction.mentions`` — one dict per deal named in the document:
+    doc_id, deal_name (longest complete name as written, line breaks removed), aliases (list[str]),
+    type (ABS | ABN | trust ABS | insurance ABS | REIT | bond), asset_class, exchange,
+    event (发行 | 设立 | 挂牌 | 获批 | 申报 | 其他), event_date (datetime.date | None), date_text,
+    scale_yuan (Decimal | None; None for other currencies), scale_text (as written), scale_unit
+    (亿元, 万元, 元, 万美元 ...), scale_currency (CNY, USD ...), scale_amount (Decimal in that unit),
+    scale_qualifier (约/逾/超/近/不超过 ...), issuers / managers (list[str], full names when the
+    text links a short name to one), issuer_spans / manager_spans (list of [s, e]),
+    name_span [s, e], scale_span [s, e] | None, evidence (the sentence naming the deal),
+    evidence_span [s, e].
+``Extraction.aggregates`` — statements about many deals (累计/合计/年内/共计/市场份额 ...):
+    doc_id, what ("amount" | "count" | "share"), value (Decimal; yuan for amounts), unit, text,
+    scope (scope words found, e.g. ["累计", "年内"]), span [s, e].
+
+The work is split: ``names`` finds deal names, ``money`` amounts, ``tables`` table cells,
+``parties`` organisations with roles, ``linking`` attaches facts to deals, ``classify`` the rest.
+"""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
 from typing import Any
+
+from ._resources import alternation, lines, table
+from .classify import asset_class, event, exchange, find_date
+from .linking import Linker, Mention
+from .money import Money, find_money
+from .names import NameHit, alias_generic, compact_chars, find_names, is_subsequence, strip_code, tail_key
+from .parties import (
+    PRONOUNS,
+    RoleHit,
+    find_full_orgs,
+    find_org_aliases,
+    find_roles,
+    full_org_end,
+    generic_aliases,
+    org_suffix_end,
+    role_map,
+    split_orgs,
+)
+from .tables import find_tables
+from .textnorm import clean_name, fold, norm_key
+
+MAX_CHARS = 2_000_000  # longer documents are cut (never hang on absurd input)
 
 
 @dataclass
@@ -13,8 +62,466 @@ class Extraction:
     aggregates: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class Deal:
+    hits: list[NameHit]
+    canon: NameHit
+    aliases: list[str] = field(default_factory=list)
+    scale: list[tuple] = field(default_factory=list)  # (rank key, Money-like dict)
+    issuers: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
+    managers: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
+    date: tuple[str, dt.date | None] | None = None
+
+
+@cache
+def _cue_re() -> tuple[re.Pattern, dict[str, str]]:
+    rows = table("scale_cues.tsv")
+    return re.compile(alternation(r[0] for r in rows)), {r[0]: r[1] for r in rows}
+
+
+@cache
+def _excl_re() -> re.Pattern:
+    return re.compile(alternation(lines("scale_exclusions.txt")))
+
+
+@cache
+def _agg_re() -> re.Pattern:
+    return re.compile(alternation(lines("aggregate_cues.txt")))
+
+
+_TRANCHE_WORDS = {"优先", "次级", "夹层", "品种", "A档", "B档", "分档"}
+_COUNT_RE = re.compile(r"(?:\d+|[两二三四五六七八九十]+)\s*(?:单|只|家|个|笔|支|期产品)")
+_OTHER_DEAL = re.compile(r"那单|另一单|另一只|此前|第\d+期产品|去年|上一期|筹备|预计|拟于|后续")
+_SHELF_NAME = re.compile(r"\d+-\d+期|(?:19|20)\d\d-(?:19|20)\d\d年度")
+_CLASS_ORDER = ["final", "issue", "cap", "base", "weak", "shelf"]
+
+
 def extract_document(
     doc_id: str, title: str, text: str, published_at: dt.datetime | None = None
 ) -> Extraction:
     """Facts of one document; spans are [start, end) offsets into ``title + "\\n" + text``."""
-    return Extraction()
+    title = title if isinstance(title, str) else ""
+    text = text if isinstance(text, str) else ""
+    if not isinstance(published_at, dt.datetime):
+        published_at = None
+    res = _cached(title, text, published_at)
+    out = Extraction(copy.deepcopy(res.mentions), copy.deepcopy(res.aggregates))
+    for d in out.mentions + out.aggregates:
+        d["doc_id"] = doc_id
+    return out
+
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_MAX = 4096
+
+
+def _cached(title: str, text: str, published_at: dt.datetime | None) -> Extraction:
+    """Identical documents (reposts, re-crawls) are extracted once per process."""
+    key = (title, text, published_at)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        _CACHE.move_to_end(key)
+        return hit
+    res = _extract(title, text, published_at)
+    _CACHE[key] = res
+    if len(_CACHE) > _CACHE_MAX:
+        _CACHE.popitem(last=False)
+    return res
+
+
+def _extract(title: str, text: str, published_at: dt.datetime | None) -> Extraction:
+    full = (title + "\n" + text)[:MAX_CHARS]
+    folded = fold(full)
+    tlen = len(title)
+    hits = find_names(folded, full, tlen)
+    deals, alias_index = _group(hits, folded)
+    if not deals:
+        return Extraction([], _aggregates(folded, full, find_money(folded, full), set()))
+    mentions = _mentions(deals, folded, alias_index)
+    linker = Linker(folded, mentions, len(deals))
+    org_aliases = find_org_aliases(folded)
+    full_orgs = find_full_orgs(folded)
+    rows = find_tables(folded)
+    monies = find_money(folded, full)
+    used: set[int] = set()
+    _scales_from_text(deals, monies, folded, linker, used)
+    _from_tables(deals, rows, linker, full)
+    _parties(deals, folded, full, linker, org_aliases, full_orgs)
+    aggs = _aggregates(folded, full, monies, used)
+    out = [_mention_dict(d, folded, full, linker, published_at) for d in deals]
+    return Extraction(out, aggs)
+
+
+# ---------------------------------------------------------------- grouping names into deals
+
+def _group(hits: list[NameHit], folded: str) -> tuple[list[Deal], dict[str, int]]:
+    deals: list[Deal] = []
+    index: dict[str, int] = {}
+    alias_index: dict[str, int] = {}
+
+    def add(h: NameHit, k: int) -> None:
+        deals[k].hits.append(h)
+        index.setdefault(h.key, k)
+        index.setdefault(strip_code(h.key), k)
+        for a in h.aliases:
+            alias_index.setdefault(norm_key(a), k)
+
+    order = sorted(hits, key=lambda h: (h.kind == "short", h.in_title, h.start))
+    for h in order:
+        k = index.get(h.key, index.get(strip_code(h.key), alias_index.get(h.key)))
+        if k is None:
+            tk = tail_key(h.key)
+            if tk:
+                for j, d in enumerate(deals):
+                    for g in d.hits:
+                        gk = tail_key(g.key)
+                        if gk and gk[1] == tk[1] and g.suffix == h.suffix and (
+                                gk[0][:2] == tk[0][:2] or is_subsequence(tk[0], gk[0])):
+                            k = j
+                            break
+                    if k is not None:
+                        break
+        if k is None and (h.in_title or h.kind == "short"):
+            same = [j for j, d in enumerate(deals) if not d.canon.in_title and d.canon.type == h.type]
+            cc = compact_chars(h.body)
+            sub = [j for j, d in enumerate(deals) if d.canon.kind != "short"
+                   and is_subsequence(cc, compact_chars(d.canon.name)) and len(cc) >= 2]
+            if len(sub) == 1:
+                k = sub[0]
+            elif h.in_title and h.kind == "short" and len(same) == 1 and h.suffix not in ("REIT", "专项计划"):
+                k = same[0]
+            elif h.kind == "short" and h.suffix not in ("REIT", "专项计划"):
+                continue
+        if k is None:
+            deals.append(Deal(hits=[], canon=h))
+            k = len(deals) - 1
+        add(h, k)
+    for d in deals:
+        body = [h for h in d.hits if not h.in_title]
+        pool = body or d.hits
+        full_hits = [h for h in pool if h.kind != "short"] or pool
+        d.canon = max(full_hits, key=lambda h: (bool(re.search(r"公司|集团", h.name[:40])), len(h.key), -h.start))
+        seen = {d.canon.key}
+        for h in d.hits:
+            for a in [h.name] + h.aliases:
+                ka = norm_key(a)
+                if ka not in seen and not alias_generic(a):
+                    seen.add(ka)
+                    d.aliases.append(a)
+    order_idx = sorted(range(len(deals)), key=lambda j: min(h.start for h in deals[j].hits))
+    remap = {old: new for new, old in enumerate(order_idx)}
+    deals = [deals[j] for j in order_idx]
+    alias_index = {a: remap[k] for a, k in alias_index.items()}
+    for key, k in list(index.items()):
+        alias_index.setdefault(key, remap[k])
+    return deals, alias_index
+
+
+def _mentions(deals: list[Deal], folded: str, alias_index: dict[str, int]) -> list[Mention]:
+    out: list[Mention] = []
+    covered: list[tuple[int, int]] = []
+    for k, d in enumerate(deals):
+        for h in d.hits:
+            out.append(Mention(h.start, h.end, k))
+            covered.append((h.start, h.end))
+    for alias, k in alias_index.items():
+        if len(alias) < 2:
+            continue
+        fa = fold(alias)
+        for m in re.finditer(re.escape(fa), folded):
+            if any(s <= m.start() < e for s, e in covered):
+                continue
+            out.append(Mention(m.start(), m.end(), k))
+    return out
+
+
+# ---------------------------------------------------------------- scale
+
+def _rank(klass: str, shelf: bool) -> int:
+    if shelf and klass == "shelf":
+        return -1
+    return _CLASS_ORDER.index(klass)
+
+
+def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, used: set[int]) -> None:
+    cue_re, cue_cls = _cue_re()
+    excl = _excl_re()
+    spans = sorted((h.start, h.end) for d in deals for h in d.hits)
+    for idx, m in enumerate(monies):
+        s0, s1 = linker.sentence(m.start)
+        cs = max(s0, max((folded.rfind(c, s0, m.start) for c in "，,:：(（"), default=-1) + 1)
+        if folded[cs - 1:cs] in ":：" and cs - 1 > s0:
+            cs = max(s0, max((folded.rfind(c, s0, cs - 1) for c in "，,"), default=-1) + 1)
+        clause = list(folded[cs:m.start])
+        for a, b in spans:  # blank out names inside the clause
+            for p in range(max(a, cs), min(b, m.start)):
+                clause[p - cs] = "\u3000"
+        clause_s = "".join(clause)
+        cues = list(cue_re.finditer(clause_s))
+        if not cues:
+            continue
+        cue = cues[-1]
+        klass = cue_cls[cue.group()]
+        if cue.group() == "以" and clause_s[: cue.start()].strip("\u3000 “”\"") != "":
+            continue
+        rest = clause_s[: cue.start()] + "\u3000" + clause_s[cue.end():]
+        sentence = folded[s0:s1]
+        bad = [x.group() for x in excl.finditer(rest)]
+        if "合计" in clause_s and bad and all(b in _TRANCHE_WORDS for b in bad):
+            bad = []
+        if bad:
+            continue
+        if "合计" in clause_s and _COUNT_RE.search(folded[s0:m.start]):
+            continue
+        if m.qualifier in ("累计", "合计", "共计", "总计") and _COUNT_RE.search(sentence):
+            continue
+        if m.qualifier in ("不超过",) and klass in ("issue", "final"):
+            klass = "cap"
+        k = linker.link(m.start, fallback=False)
+        if k is None:
+            if _OTHER_DEAL.search(sentence):
+                continue
+            k = linker.link(m.start)
+        if k is None:
+            continue
+        d = deals[k]
+        shelf = bool(_SHELF_NAME.search(d.canon.key))
+        d.scale.append(((_rank(klass, shelf), 0 if m.currency == "CNY" else 1, m.start), {
+            "yuan": m.yuan, "text": m.text, "unit": m.unit_text if m.currency == "CNY" else m.unit + _cur_word(m),
+            "currency": m.currency, "amount": m.amount, "qualifier": m.qualifier, "span": [m.start, m.end]}))
+        used.add(idx)
+
+
+def _cur_word(m: Money) -> str:
+    return {"USD": "美元", "HKD": "港元", "EUR": "欧元", "GBP": "英镑", "JPY": "日元"}.get(m.currency, "元")
+
+
+def _from_tables(deals, rows, linker: Linker, full: str) -> None:
+    for r in rows:
+        if r.tranche_table:
+            if r.is_total and len(deals) == 1 and r.amounts:
+                a = r.amounts[0]
+                deals[0].scale.append(((_CLASS_ORDER.index("issue"), 0, a.cell.start), _cell_money(a)))
+            continue
+        if r.name is None or r.is_total:
+            continue
+        k = None
+        for p in range(r.name.start, r.name.end):
+            k = linker.deal_at(p)
+            if k is not None:
+                break
+        if k is None:
+            continue
+        d = deals[k]
+        shelf = bool(_SHELF_NAME.search(d.canon.key))
+        for a in r.amounts:
+            d.scale.append(((_rank(a.klass, shelf) - 10, 0 if a.currency == "CNY" else 1, a.cell.start),
+                            _cell_money(a)))
+        for role, cells in (("issuer", r.issuers), ("manager", r.managers)):
+            for c in cells:
+                for org, span in split_orgs(c.text, c.start):
+                    _add_party(d, role, full[span[0]:span[1]], span)
+        if r.date is not None and d.date is None:
+            d.date = ("cell", r.date)
+
+
+def _cell_money(a) -> dict:
+    return {"yuan": a.yuan, "text": a.cell.text, "unit": a.unit, "currency": a.currency,
+            "amount": a.amount, "qualifier": None, "span": [a.cell.start, a.cell.end]}
+
+
+# ---------------------------------------------------------------- parties
+
+def _add_party(d: Deal, role: str, name: str, span) -> None:
+    book = d.issuers if role == "issuer" else d.managers
+    key = norm_key(name)
+    if not key:
+        return
+    if key in book:
+        book[key][1].append(list(span))
+    else:
+        book[key] = (name, [list(span)])
+
+
+def _parties(deals, folded: str, full: str, linker: Linker, org_aliases, full_orgs) -> None:
+    alias_map: dict[str, tuple[str, tuple[int, int]]] = {}
+    for a in org_aliases:
+        alias_map.setdefault(norm_key(a.alias), (a.full, a.full_span))
+    fulls = [(o, sp) for o, sp in full_orgs]
+    for a in org_aliases:
+        fulls.append((a.full, a.full_span))
+    full_names = {norm_key(o): sp for o, sp in fulls if full_org_end().search(o) or org_suffix_end().search(o)}
+    galias = generic_aliases()
+
+    def resolve(org: str, span, pos: int):
+        key = norm_key(org)
+        if key in ("其", "后者") or (key in PRONOUNS and key not in alias_map):
+            prev = [(sp, o) for o, sp in fulls if sp[1] <= pos]
+            if not prev:
+                return None
+            sp, o = max(prev)
+            return full[sp[0]:sp[1]], sp
+        if key in alias_map:
+            f, sp = alias_map[key]
+            return full[sp[0]:sp[1]], sp
+        g = galias.get(org) or galias.get(key)
+        if g and norm_key(g) in full_names:
+            sp = full_names[norm_key(g)]
+            return full[sp[0]:sp[1]], sp
+        if not full_org_end().search(key):
+            cands = {k for k in full_names if k.startswith(key) and k != key}
+            if len(cands) == 1:
+                sp = full_names[cands.pop()]
+                return full[sp[0]:sp[1]], sp
+        return full[span[0]:span[1]], span
+
+    hits: list[RoleHit] = list(find_roles(folded))
+    rm = role_map()
+    for a in org_aliases:  # (以下简称“发行人”) makes the org the issuer
+        if a.alias in rm and rm[a.alias] != "neither":
+            hits.append(RoleHit(a.full, a.full_span, rm[a.alias], a.pos, None))
+    for h in hits:
+        if h.role == "neither":
+            continue
+        k = linker.link(h.pos, h.follow)
+        if k is None:
+            continue
+        r = resolve(h.org, h.span, h.span[0])
+        if r is None:
+            continue
+        name, span = r
+        name = clean_name(name)
+        if len(norm_key(name)) < 2:
+            continue
+        _add_party(deals[k], h.role, name, span)
+    for k, d in enumerate(deals):
+        if d.canon.type == "REIT" and not d.managers:
+            for m in re.finditer(r"([\u4e00-\u9fff]{2,12}基金管理(?:股份)?有限公司)[^，。]{0,4}(?:发布|公告)", folded):
+                if linker.link(m.end()) == k:
+                    _add_party(d, "manager", full[m.start(1):m.end(1)], (m.start(1), m.end(1)))
+        if d.canon.type in ("bond", "ABN") and not d.issuers:
+            _issuer_from_subject(d, folded, full, alias_map)
+        if d.canon.type in ("bond", "ABN") and not d.issuers:
+            h = d.canon
+            seg = folded[h.start:h.end]
+            m = re.match(r"\s*(?:(?:19|20)\d\d年度?)?\s*(.{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|"
+                         r"省政府|市政府|自治区政府|财政厅))", seg)
+            if m:
+                _add_party(d, "issuer", clean_name(full[h.start + m.start(1):h.start + m.end(1)]),
+                           (h.start + m.start(1), h.start + m.end(1)))
+            else:
+                for ak, (f, sp) in alias_map.items():
+                    if len(ak) >= 2 and norm_key(seg).startswith(ak):
+                        _add_party(d, "issuer", full[sp[0]:sp[1]], sp)
+                        break
+        _dedupe_parties(d)
+
+
+def _issuer_from_subject(d: Deal, folded: str, full: str, alias_map) -> None:
+    for h in d.hits:
+        if h.in_title:
+            continue
+        cs = max(folded.rfind(c, 0, h.start) for c in "，。；\n") + 1
+        clause = folded[cs:h.start]
+        m = re.match(r"\s*([\u4e00-\u9fff()]{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|集团))"
+                     r"(?:\([^)]{0,30}\))?[^，。]{0,24}?(?:发行|招标发行|公开发行)\s*[“\"]?\s*\Z", clause)
+        if m:
+            _add_party(d, "issuer", clean_name(full[cs + m.start(1):cs + m.end(1)]), (cs + m.start(1), cs + m.end(1)))
+            return
+
+
+def _dedupe_parties(d: Deal) -> None:
+    for book in (d.issuers, d.managers):
+        keys = list(book)
+        for k in keys:
+            if any(o != k and o.startswith(k) and len(o) > len(k) for o in keys) and not full_org_end().search(k):
+                book.pop(k, None)
+    for k in list(d.managers):
+        if k in d.issuers:
+            d.managers.pop(k)
+
+
+# ---------------------------------------------------------------- aggregates
+
+def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> list[dict]:
+    out = []
+    agg = _agg_re()
+    for idx, m in enumerate(monies):
+        if idx in used:
+            continue
+        s0 = max(folded.rfind(c, 0, m.start) for c in "。；\n") + 1
+        pre = folded[s0:m.start]
+        scope = sorted({x.group() for x in agg.finditer(pre)} | ({m.qualifier} if m.qualifier in ("累计", "合计", "共计") else set()))
+        if not scope:
+            continue
+        out.append({"doc_id": None, "what": "amount", "value": m.yuan if m.yuan is not None else m.amount,
+                    "unit": "元" if m.currency == "CNY" else m.unit + _cur_word(m), "text": m.text,
+                    "scope": scope, "span": [m.start, m.end]})
+    for m in re.finditer(r"(?:\d{1,6}|[两三四五六七八九十]{1,3})\s?(?:单|只|家|个|笔)(?![\u4e00-\u9fff]{0,1}元)", folded):
+        s0 = max(folded.rfind(c, 0, m.start()) for c in "。；\n") + 1
+        scope = sorted({x.group() for x in agg.finditer(folded[s0:m.start()])})
+        if not scope:
+            continue
+        num = re.match(r"\d+", m.group())
+        out.append({"doc_id": None, "what": "count", "value": Decimal(num.group()) if num else None,
+                    "unit": m.group()[-1], "text": full[m.start():m.end()], "scope": scope,
+                    "span": [m.start(), m.end()]})
+    for m in re.finditer(r"\d{1,3}(?:\.\d{1,4})?%", folded):
+        s0 = max(folded.rfind(c, 0, m.start()) for c in "。；，\n") + 1
+        pre = folded[s0:m.start()]
+        if re.search(r"占比|份额|占", pre):
+            out.append({"doc_id": None, "what": "share", "value": Decimal(m.group()[:-1]), "unit": "%",
+                        "text": full[m.start():m.end()], "scope": sorted({x.group() for x in agg.finditer(pre)}),
+                        "span": [m.start(), m.end()]})
+    return out
+
+
+# ---------------------------------------------------------------- output
+
+def _mention_dict(d: Deal, folded: str, full: str, linker: Linker, published_at) -> dict:
+    h = d.canon
+    scale = min(d.scale, key=lambda x: x[0])[1] if d.scale else None
+    first = min((x for x in d.hits if not x.in_title), key=lambda x: x.start, default=h)
+    s0, s1 = linker.sentence(first.start)
+    while s0 < s1 and full[s0].isspace():
+        s0 += 1
+    sentence_after = folded[first.end:s1]
+    sentence_before = folded[s0:first.start]
+    ev = event(sentence_after[:60], sentence_before[-30:])
+    date_text, date_val = None, None
+    if d.date and d.date[0] == "cell":
+        r = find_date(folded[d.date[1].start:d.date[1].end], published_at)
+        if r:
+            date_text, date_val = full[d.date[1].start:d.date[1].end], r[1]
+    if date_text is None:
+        r = find_date(folded[s0:s1], published_at)
+        if r:
+            date_text, date_val = r
+    ctx = folded[s0:s1]
+    issuers = list(d.issuers.values())
+    managers = list(d.managers.values())
+    return {
+        "doc_id": None,
+        "deal_name": h.name,
+        "aliases": d.aliases,
+        "type": h.type,
+        "asset_class": asset_class(norm_key(h.name), ctx),
+        "scale_yuan": scale["yuan"] if scale else None,
+        "scale_text": scale["text"] if scale else None,
+        "scale_unit": scale["unit"] if scale else None,
+        "scale_currency": scale["currency"] if scale else None,
+        "scale_amount": scale["amount"] if scale else None,
+        "scale_qualifier": scale["qualifier"] if scale else None,
+        "issuers": [clean_name(n) for n, _ in issuers],
+        "managers": [clean_name(n) for n, _ in managers],
+        "exchange": exchange(ctx + folded[:0], h.type),
+        "event": ev,
+        "event_date": date_val,
+        "date_text": date_text,
+        "name_span": [h.start, h.end],
+        "scale_span": scale["span"] if scale else None,
+        "issuer_spans": [sp for _, sps in issuers for sp in sps[:1]],
+        "manager_spans": [sp for _, sps in managers for sp in sps[:1]],
+        "evidence": full[s0:s1],
+        "evidence_span": [s0, s1],
+    }

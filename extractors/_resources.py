@@ -1,0 +1,48 @@
+"""Loading of the analyst-editable data files in ``extractors/data``.
+
+WHY: linguistic knowledge (suffixes, cue words, aliases) must be editable without touching code,
+so every list lives in a text file; this module reads each file once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+@cache
+def lines(name: str) -> tuple[str, ...]:
+    """Non-empty, non-comment lines of a data file (order kept)."""
+    out = []
+    with (DATA_DIR / name).open(encoding="utf-8") as f:
+        for raw in f:
+            line = raw.rstrip("\n\r")
+            if line.strip() and not line.lstrip().startswith("#"):
+                out.append(line.strip())
+    return tuple(out)
+
+
+@cache
+def table(name: str) -> tuple[tuple[str, ...], ...]:
+    """Tab-separated rows of a data file."""
+    return tuple(tuple(c.strip() for c in line.split("\t")) for line in lines(name))
+
+
+def alternation(words, escape: bool = True) -> str:
+    """A regex alternation, longest first so the longest cue wins at a position."""
+    ws = sorted(set(words), key=len, reverse=True)
+    return "|".join(re.escape(w) if escape else w for w in ws)
+
+
+def cache_dir() -> Path:
+    """Writable cache dir: $XINPI_CACHE_DIR or ./.tmp/cache (no xinpi.config import: stay pure)."""
+    d = Path(os.environ.get("XINPI_CACHE_DIR") or Path.cwd() / ".tmp" / "cache")
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    return d

@@ -1,0 +1,62 @@
+"""Same-length folding of text for matching.
+
+WHY: spans must index the original ``title + "\\n" + text``, yet matching wants one spelling for
+full-width digits, dashes and traditional characters. ``fold`` maps character to character (never
+changes the length), so every offset found in the folded text is an offset into the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+from ._resources import table
+
+DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc\u2e3a\u2e3b\ufe58\ufe63\u2500\u2501"
+OPEN_QUOTES = "“「『《〈\"'‘"
+CLOSE_QUOTES = "”」』》〉\"'’"
+
+
+@cache
+def _table() -> dict[int, str]:
+    t: dict[int, str] = {}
+    for cp in range(0xFF01, 0xFF5F):  # full-width ASCII (sentence punctuation kept: ，：；！？)
+        if chr(cp) not in "，：；！？":
+            t[cp] = chr(cp - 0xFEE0)
+    t[0x3000] = " "
+    t[0xA0] = " "
+    for d in DASHES:
+        t[ord(d)] = "-"
+    for row in table("t2s.txt"):
+        if len(row) == 2 and len(row[0]) == 1 and len(row[1]) == 1:
+            t[ord(row[0])] = row[1]
+    t[ord("（")] = "("
+    t[ord("）")] = ")"
+    t[ord("｜")] = "|"
+    t[ord("┃")] = "|"
+    t[ord("│")] = "|"
+    return t
+
+
+def fold(s: str) -> str:
+    """Full-width -> ASCII, dashes -> '-', traditional -> simplified; same length as ``s``."""
+    return s.translate(_table())
+
+
+_WS = re.compile(r"\s+")
+_NAME_STRIP = re.compile(r"[\"'“”‘’「」『』《》〈〉]")
+
+
+def clean_name(s: str) -> str:
+    """Name as written, with line breaks (and the indentation around them) removed."""
+    s = re.sub(r"[ \t\u3000]*\n[\s]*", "", s)
+    return _NAME_STRIP.sub("", s).strip()
+
+
+def norm_key(s: str) -> str:
+    """Comparison key for names: NFKC, one dash, no whitespace or quote marks, simplified."""
+    s = unicodedata.normalize("NFKC", s or "")
+    s = fold(s)
+    s = _WS.sub("", s)
+    return _NAME_STRIP.sub("", s)
