@@ -25,10 +25,10 @@ import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
 from twisted.python.failure import Failure
-from xinpi.spiders.base import SHANGHAI, XinpiSpider
-from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
 from xinpi.items import DocumentItem, FailureItem
+from xinpi.spiders.base import SHANGHAI, XinpiSpider
+from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
 DEFAULT_BOND_TYPES = ["CORPORATE_ASSET_BOND_BULLETIN", "CORPORATE_BOND_BULLETIN,COMPANY_BOND_BULLETIN"]
 ORDER = "sseDate|desc,securityCode|asc,bulletinId|asc"
@@ -40,7 +40,7 @@ class GatewayError(ValueError):
 
 def parse_jsonp(text: str) -> Any:
     """JSON from a JSON or JSONP body: ``cb({...});`` is cut to the outermost parentheses."""
-    body = text.strip().lstrip("\ufeff")
+    body = text.lstrip("\ufeff").strip()
     if body.endswith(";"):
         body = body[:-1].rstrip()
     if body and body[0] not in "{[":

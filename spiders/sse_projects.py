@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from scrapy.http import Response
-from xinpi.spiders.base import XinpiSpider
-from xinpi.spiders.sse_bond import SseGatewayMixin, rows_of, setting_list
 
 from xinpi.items import ProjectItem
+from xinpi.spiders.base import XinpiSpider
+from xinpi.spiders.sse_bond import SseGatewayMixin, rows_of, setting_list
 
 DEFAULT_PROJECT_TYPES = ["2", "0", "1", "3"]  # ABS, then the corporate-bond review tracks
 YI = Decimal(100_000_000)
