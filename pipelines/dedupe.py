@@ -24,11 +24,11 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from xinpi.pipelines.schema import to_date
-from xinpi.pipelines.store import DataStore, partition_prefix
 
 from xinpi.config import data_dir
 from xinpi.items import DocumentItem, ProjectItem
+from xinpi.pipelines.schema import to_date
+from xinpi.pipelines.store import DataStore, partition_prefix
 
 logger = logging.getLogger(__name__)
 

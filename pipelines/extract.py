@@ -12,10 +12,10 @@ from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from scrapy.crawler import Crawler
-from xinpi.extractors import deals
-from xinpi.pipelines.failures import record_failure
 
+from xinpi.extractors import deals
 from xinpi.items import DocumentItem
+from xinpi.pipelines.failures import record_failure
 
 logger = logging.getLogger(__name__)
 

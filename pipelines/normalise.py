@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import logging
 import re
 import unicodedata
@@ -17,10 +18,10 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from xinpi.pipelines.failures import record_failure
-from xinpi.pipelines.schema import SHANGHAI
 
 from xinpi.items import DocumentItem, ProjectItem
+from xinpi.pipelines.failures import record_failure
+from xinpi.pipelines.schema import SHANGHAI
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def clean_text(value: Any) -> str:
         return ""
     text = unicodedata.normalize("NFKC", str(value))
     text = _LINE_BREAKS.sub("\n", text)
-    text = "".join(c for c in text if c == "\n" or c == "\t" or not _is_control(c))
+    text = _CONTROLS.sub("", text.replace("\t", " "))
     text = _HSPACE.sub(" ", text)
     text = "\n".join(line.strip(" ") for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip("\n")
@@ -46,13 +47,28 @@ def clean_line(value: Any) -> str:
     if value is None:
         return ""
     text = unicodedata.normalize("NFKC", str(value))
-    text = "".join(c for c in text if c.isspace() or not _is_control(c))
+    text = _CONTROLS.sub("", _ANY_BREAK.sub(" ", text))
     return " ".join(text.split())
 
 
-def _is_control(c: str) -> bool:
-    # Cc: C0/C1 controls; Cf: zero-width spaces, BOM, soft hyphen, direction marks.
-    return unicodedata.category(c) in ("Cc", "Cf")
+def _control_class() -> re.Pattern[str]:
+    """Every Cc (C0/C1 controls) and Cf (zero-width spaces, BOM, soft hyphen, direction marks)
+    code point except the line break, as one character class: a regex pass is ~100x faster than
+    asking unicodedata about each character of a long announcement."""
+    ranges: list[list[int]] = []
+    # Cc and Cf exist only in planes 0-1 and 14 (tags); scanning just those keeps import fast.
+    for cp in itertools.chain(range(0x20000), range(0xE0000, 0xE1000)):
+        if cp != 0x0A and unicodedata.category(chr(cp)) in ("Cc", "Cf"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    body = "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
+    return re.compile(f"[{body}]+")
+
+
+_CONTROLS = _control_class()
+_ANY_BREAK = re.compile(r"[\n\r\t\x0b\x0c\x85\u2028\u2029]")
 
 
 def content_sha256(title: str, text: str) -> str:

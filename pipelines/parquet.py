@@ -26,6 +26,9 @@ from typing import Any
 
 import pyarrow as pa
 from scrapy.crawler import Crawler
+
+from xinpi.config import data_dir
+from xinpi.items import DocumentItem, FailureItem, ProjectItem
 from xinpi.pipelines.failures import failure_recorded, record_failure
 from xinpi.pipelines.schema import (
     AGGREGATE_FIELDS,
@@ -38,9 +41,6 @@ from xinpi.pipelines.schema import (
     to_json,
 )
 from xinpi.pipelines.store import DataStore, Staged, new_run_id, partition_path, safe_name
-
-from xinpi.config import data_dir
-from xinpi.items import DocumentItem, FailureItem, ProjectItem
 
 logger = logging.getLogger(__name__)
 

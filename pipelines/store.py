@@ -33,6 +33,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
 from xinpi.pipelines.schema import DATASETS
 
 logger = logging.getLogger(__name__)
