@@ -90,8 +90,10 @@ def _agg_re() -> re.Pattern:
 
 
 _TRANCHE_WORDS = {"优先", "次级", "夹层", "品种", "A档", "B档", "分档"}
-_COUNT_RE = re.compile(r"(?:\d+|[两二三四五六七八九十]+)\s*(?:单|只|家|个|笔|支|期产品)")
-_OTHER_DEAL = re.compile(r"那单|另一单|另一只|此前|第\d+期产品|去年|上一期|筹备|预计|拟于|后续")
+_COUNT_RE = re.compile(r"(?:\d+|[两二三四五六七八九十]+)\s*(?:单|只|家|笔|支|期产品|个项目|个产品)")
+_OTHER_DEAL = re.compile(r"那单|另一单|另一只|此前发行|第\d+期产品|去年|上一期|筹备|预计|拟于|后续")
+_MULTI_DEAL = re.compile(r"(?<![\d.])(?:[2-9]|\d{2,}|[两三四五六七八九十]+)\s*(?:单|只)")
+_TRANCHE_SENT = re.compile(r"品种[一二三四五六1-9]|优先[A-Z]?[级档]|次级|夹层")
 _SHELF_NAME = re.compile(r"\d+-\d+期|(?:19|20)\d\d-(?:19|20)\d\d年度")
 _CLASS_ORDER = ["final", "issue", "cap", "base", "weak", "shelf"]
 
@@ -105,9 +107,12 @@ def extract_document(
     if not isinstance(published_at, dt.datetime):
         published_at = None
     res = _cached(title, text, published_at)
-    out = Extraction(copy.deepcopy(res.mentions), copy.deepcopy(res.aggregates))
-    for d in out.mentions + out.aggregates:
-        d["doc_id"] = doc_id
+    return Extraction([_copy(d, doc_id) for d in res.mentions], [_copy(d, doc_id) for d in res.aggregates])
+
+
+def _copy(d: dict, doc_id: str) -> dict:
+    out = {k: (copy.copy(v) if isinstance(v, list) else v) for k, v in d.items()}
+    out["doc_id"] = doc_id
     return out
 
 
@@ -142,7 +147,7 @@ def _extract(title: str, text: str, published_at: dt.datetime | None) -> Extract
     org_aliases = find_org_aliases(folded)
     full_orgs = find_full_orgs(folded)
     rows = find_tables(folded)
-    monies = find_money(folded, full)
+    monies = sorted(find_money(folded, full) + _kv_monies(folded, full), key=lambda x: x.start)
     used: set[int] = set()
     _scales_from_text(deals, monies, folded, linker, used)
     _from_tables(deals, rows, linker, full)
@@ -217,6 +222,9 @@ def _group(hits: list[NameHit], folded: str) -> tuple[list[Deal], dict[str, int]
     return deals, alias_index
 
 
+_INFORMAL = re.compile(r"([\u4e00-\u9fff]{5,14}?)(?:项目|产品)")
+
+
 def _mentions(deals: list[Deal], folded: str, alias_index: dict[str, int]) -> list[Mention]:
     out: list[Mention] = []
     covered: list[tuple[int, int]] = []
@@ -224,14 +232,28 @@ def _mentions(deals: list[Deal], folded: str, alias_index: dict[str, int]) -> li
         for h in d.hits:
             out.append(Mention(h.start, h.end, k))
             covered.append((h.start, h.end))
+    # informal references: "浙商证券沪杭甬项目" for "浙商证券(601878)沪杭甬杭徽高速…基金"
+    for k, d in enumerate(deals):
+        cc = compact_chars(d.canon.name)
+        if len(cc) < 6:
+            continue
+        head = cc[:2]
+        p = folded.find(head)
+        while p >= 0:
+            if not any(s <= p < e for s, e in covered):
+                m = _INFORMAL.match(folded, p)
+                if m and len(m.group(1)) >= 5 and is_subsequence(compact_chars(m.group(1)), cc):
+                    out.append(Mention(p, m.end(1), k))
+            p = folded.find(head, p + 2)
     for alias, k in alias_index.items():
         if len(alias) < 2:
             continue
         fa = fold(alias)
-        for m in re.finditer(re.escape(fa), folded):
-            if any(s <= m.start() < e for s, e in covered):
-                continue
-            out.append(Mention(m.start(), m.end(), k))
+        p = folded.find(fa)
+        while p >= 0:
+            if not any(s <= p < e for s, e in covered):
+                out.append(Mention(p, p + len(fa), k))
+            p = folded.find(fa, p + len(fa))
     return out
 
 
@@ -249,8 +271,8 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
     spans = sorted((h.start, h.end) for d in deals for h in d.hits)
     for idx, m in enumerate(monies):
         s0, s1 = linker.sentence(m.start)
-        cs = max(s0, max((folded.rfind(c, s0, m.start) for c in "，,:：(（"), default=-1) + 1)
-        if folded[cs - 1:cs] in ":：" and cs - 1 > s0:
+        cs = max(s0, max((folded.rfind(c, s0, m.start) for c in "，,:：(（\t"), default=-1) + 1)
+        if folded[cs - 1:cs] in ":：\t" and cs - 1 > s0:
             cs = max(s0, max((folded.rfind(c, s0, cs - 1) for c in "，,"), default=-1) + 1)
         clause = list(folded[cs:m.start])
         for a, b in spans:  # blank out names inside the clause
@@ -264,8 +286,14 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
         klass = cue_cls[cue.group()]
         if cue.group() == "以" and clause_s[: cue.start()].strip("\u3000 “”\"") != "":
             continue
-        rest = clause_s[: cue.start()] + "\u3000" + clause_s[cue.end():]
+        last_name = clause_s.rfind("\u3000", 0, cue.start())
+        rest = clause_s[last_name + 1: cue.start()] + "\u3000" + clause_s[cue.end():]
         sentence = folded[s0:s1]
+        before = folded[s0:m.start]
+        if _agg_re().search(before) and _COUNT_RE.search(before) or _MULTI_DEAL.search(before):
+            continue
+        if _TRANCHE_SENT.search(before[: cs - s0]) and "合计" not in clause_s and "总额" not in clause_s:
+            continue
         bad = [x.group() for x in excl.finditer(rest)]
         if "合计" in clause_s and bad and all(b in _TRANCHE_WORDS for b in bad):
             bad = []
@@ -290,6 +318,25 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
             "yuan": m.yuan, "text": m.text, "unit": m.unit_text if m.currency == "CNY" else m.unit + _cur_word(m),
             "currency": m.currency, "amount": m.amount, "qualifier": m.qualifier, "span": [m.start, m.end]}))
         used.add(idx)
+
+
+_KV_RE = re.compile(r"(?m)^[ \t]*([^\n\t:：]{2,24}?)\((?:单位[:：])?\s*((?:亿|万)?元)\)[ \t]*[:：\t][ \t]*"
+                    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)[ \t]*$")
+
+
+def _kv_monies(folded: str, full: str) -> list[Money]:
+    """Key-value lines "募集期间净认购金额（单位：元）<TAB>3,210,000,000.00": the unit is in the key."""
+    out = []
+    for m in _KV_RE.finditer(folded):
+        from .money import UNITS, parse_number
+
+        v = parse_number(m.group(3))
+        if v is None:
+            continue
+        unit = m.group(2)[:-1]
+        out.append(Money(m.start(3), m.end(3), full[m.start(3):m.end(3)], v, unit, "CNY", None, m.start(3)))
+        del UNITS
+    return out
 
 
 def _cur_word(m: Money) -> str:
@@ -423,7 +470,7 @@ def _issuer_from_subject(d: Deal, folded: str, full: str, alias_map) -> None:
             continue
         cs = max(folded.rfind(c, 0, h.start) for c in "，。；\n") + 1
         clause = folded[cs:h.start]
-        m = re.match(r"\s*([\u4e00-\u9fff()]{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|集团))"
+        m = re.match(r"\s*([\u4e00-\u9fff()]{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|集团(?![\u4e00-\u9fff]{0,3}公司)))"
                      r"(?:\([^)]{0,30}\))?[^，。]{0,24}?(?:发行|招标发行|公开发行)\s*[“\"]?\s*\Z", clause)
         if m:
             _add_party(d, "issuer", clean_name(full[cs + m.start(1):cs + m.end(1)]), (cs + m.start(1), cs + m.end(1)))

@@ -159,8 +159,11 @@ def _quoted(folded: str, s: int) -> bool:
     return False
 
 
+_PERIOD_ONLY = re.compile(r"(?:19|20)\d\d年(?:\d{1,2}月|第?[一二三四1-4]季度|[上下]半年|前三季度|以来|全年)")
+
+
 def _valid(body: str, suffix: str, kind: str, quoted: bool, folded: str, s: int) -> bool:
-    if len(body) < 2:
+    if len(body) < 2 or _PERIOD_ONLY.match(body):
         return False
     labelled = bool(re.search(r"(?:名称|全称)\s*(?:[:：为是]|\t| {2,})\s*\Z", folded[max(0, s - 8):s]))
     marker = bool(MARKER_RE.search(body))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from ._resources import alternation, lines, table
 from .names import _is_name_char
@@ -63,7 +63,7 @@ def _prefix_trim_re() -> re.Pattern:
 
 _LEFT_STOP = re.compile(
     r"(?:由|以|是|经|通过|其中|同意|并|且|即|而|则|为|的|在|及其|从|对|向|将|与其|"
-    r"关于|公告|显示|数据|统计|介绍|表示|认为|指出|称|方面|其中)\Z")
+    r"关于|显示|介绍|表示|认为|指出|其中)\Z")
 _ADVERBS = re.compile(r"(?:拟|将|已|同时|共同|分别|也|均|则|继续|正式|拟将|亦|还|依然|仍|再次|此次|本次)\Z")
 _RIGHT_STOP = re.compile(
     r"担任|作为|提供|负责|出具|发起|认购|全额|持有|拥有|发布|于\d|将|已|在|为|对|是|等|共同|联合|获得|"
@@ -87,14 +87,15 @@ def _strip_unbalanced(s: str) -> str:
     return s
 
 
-def _trim_left(item: str) -> str:
+@lru_cache(maxsize=8192)
+def _trim_left(item: str, use_jieba: bool = True) -> str:
     last = None
     for m in _prefix_trim_re().finditer(item):
         if len(item) - m.end() >= 2:
             last = m.end()
     if last:
         item = item[last:]
-    if len(item) > 6 and not full_org_end().search(item[:8]):
+    if use_jieba and len(item) > 6 and not full_org_end().search(item[:8]):
         toks = cut(item)
         drop = set(lines("org_prefix_trim.txt")) | {"首次", "此外", "另外", "目前", "随后", "最终", "今年", "近期"}
         k = 0
@@ -318,7 +319,7 @@ def find_full_orgs(folded: str) -> list[tuple[str, tuple[int, int]]]:
     for m in _FULL_ORG_RE.finditer(folded):
         s = m.start()
         name = m.group()
-        t = _trim_left(_strip_unbalanced(name)) if len(name) > 4 else name
+        t = _trim_left(_strip_unbalanced(name), False) if len(name) > 4 else name
         t = re.sub(r"^.*(?:为|是|由|以|的|在|和|与|对|将)(?=.{4,}$)", "", t)
         if len(t) >= 4:
             out.append((t, (m.end() - len(t), m.end())))
