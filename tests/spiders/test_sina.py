@@ -156,3 +156,15 @@ def test_a_list_page_broken_twice_is_skipped_and_the_next_page_read(crawl, emula
     assert {d["doc_id"] for d in result.documents()} == expected
     assert [f["stage"] for f in result.failures()] == ["parse", "parse"]
     assert sorted(_list_pages(emulator.requests)) == [1, 1, 2, 3]
+
+
+def test_scrapy_list_shows_the_news_portal_spiders() -> None:
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert {"sina", "eastmoney"} <= set(out.stdout.split())

@@ -4,7 +4,7 @@ List ``GET feed.mix.sina.com.cn/api/roll/get?pageid=153&lid=2516&k=&num=50&page=
 answers ``{"result":{"status":{"code":0,"msg":""},"data":[…]}}``, newest first. Rows carry ``docid,
 title, intro, url, wapurl, media_name, ctime, intime, mtime`` (times: epoch **seconds as strings**)
 and a few more fields the real feed has. ``num`` is clamped to 1…50, pages past 50 (the feed's cap)
-or past the end are an empty ``data`` list, ``k`` keeps rows whose title or intro contain it, and a
+or past the end are an empty ``data`` list, ``k`` keeps rows whose title or intro contains it, and a
 ``lid`` no fixture row belongs to is empty too.
 
 Referer check (decided here; the real feed's exact answer is not documented): the API serves only
@@ -75,11 +75,15 @@ def _int_arg(req: Request, name: str, default: int) -> int:
         return default
 
 
+def _intro(article: dict[str, Any]) -> str:
+    return article["body"].split("\n")[0][:80] if article["body"] else article["title"]
+
+
 def _row(article: dict[str, Any], article_base: str) -> dict[str, Any]:
     published: dt.datetime = article["published_at"]
     ts = int(published.timestamp())
     url = article_base + article["path"]
-    intro = article["body"].split("\n")[0][:80] if article["body"] else article["title"]
+    intro = _intro(article)
     return {
         "docid": article["docid"],
         "title": article["title"],
@@ -110,7 +114,7 @@ def roll(req: Request) -> Response:
         a
         for a in articles()
         if lid.isdigit() and int(lid) in a["lids"]
-        and (not keyword or keyword in a["title"] or keyword in a["body"][:200])
+        and (not keyword or keyword in a["title"] or keyword in _intro(a))
     ]
     chunk = rows[(page - 1) * num : page * num] if page <= MAX_PAGE else []
     base = _other_host(req, ARTICLE_HOST)
