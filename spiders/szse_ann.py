@@ -33,10 +33,10 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import JsonRequest, Response
 from twisted.python.failure import Failure
-from xinpi.spiders.base import SHANGHAI, XinpiSpider
-from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
 from xinpi.items import DocumentItem, FailureItem
+from xinpi.spiders.base import SHANGHAI, XinpiSpider
+from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
 ANN_HOST = "www.szse.cn"
 PDF_HOST = "disc.static.szse.cn"

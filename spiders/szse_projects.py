@@ -38,10 +38,10 @@ from urllib.parse import urlencode
 from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
-from xinpi.spiders.base import XinpiSpider
-from xinpi.spiders.szse_ann import settings_list
 
 from xinpi.items import FailureItem, ProjectItem
+from xinpi.spiders.base import XinpiSpider
+from xinpi.spiders.szse_ann import settings_list
 
 BOND_HOST = "bond.szse.cn"
 API_PATH = "/api/report/ShowReport/data"
