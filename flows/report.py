@@ -14,7 +14,8 @@ def dataset_rows(data_dir: Path, name: str, columns: list[str]) -> list[dict[str
     root = data_dir / name
     if not root.exists() or not any(root.rglob("*.parquet")):
         return []
-    dataset = ds.dataset(root, format="parquet", partitioning="hive", exclude_invalid_files=True)
+    # Partition keys are stored in the files too (with their real types), so no hive parsing.
+    dataset = ds.dataset(root, format="parquet", exclude_invalid_files=True)
     present = [c for c in columns if c in dataset.schema.names]
     return dataset.to_table(columns=present).to_pylist()
 
