@@ -28,7 +28,7 @@ from xinpi.emulator.server import Request, Response, route
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOST = "www.zqrb.cn"
-LIST_PAGE_SIZE = 5  # small so that the fixture corpus spans several list pages
+LIST_PAGE_SIZE = 3  # small so that the fixture corpus spans several list pages
 _LOADED_AT = dt.datetime.now(SHANGHAI).replace(second=0, microsecond=0)
 
 
