@@ -540,11 +540,17 @@ def _mention_dict(d: Deal, folded: str, full: str, linker: Linker, published_at)
         r = find_date(folded[d.date[1].start:d.date[1].end], published_at)
         if r:
             date_text, date_val = full[d.date[1].start:d.date[1].end], r[1]
-    if date_text is None:
-        r = find_date(folded[s0:s1], published_at)
-        if r:
-            date_text, date_val = r
+    p0, p1 = linker.paragraph(first.start)
+    for lo, hi in ((s0, s1), (p0, first.start), (p0, p1)):
+        if date_text is None:
+            r = find_date(folded[lo:hi], published_at)
+            if r:
+                date_text, date_val = r
     ctx = folded[s0:s1]
+    exch = exchange(ctx, None) or exchange(folded[p0:p1], None)
+    if exch is None:
+        found = {exchange(folded[x.start:x.end + 40], None) for x in d.hits} - {None}
+        exch = found.pop() if len(found) == 1 else exchange(folded, h.type)
     issuers = list(d.issuers.values())
     managers = list(d.managers.values())
     return {
@@ -561,7 +567,7 @@ def _mention_dict(d: Deal, folded: str, full: str, linker: Linker, published_at)
         "scale_qualifier": scale["qualifier"] if scale else None,
         "issuers": [clean_name(n) for n, _ in issuers],
         "managers": [clean_name(n) for n, _ in managers],
-        "exchange": exchange(ctx + folded[:0], h.type),
+        "exchange": exch,
         "event": ev,
         "event_date": date_val,
         "date_text": date_text,
