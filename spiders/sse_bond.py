@@ -93,6 +93,9 @@ def page_count(page: dict[str, Any]) -> int:
 class SseGatewayMixin:
     """Request building and answer checking for the ``commonSoaQuery.do`` gateway."""
 
+    #: (setting, default) for rows per page: the bond page asks 25, the register page 100-200.
+    page_size_setting: tuple[str, int] = ("XINPI_SSE_PAGE_SIZE", 25)
+
     def referer(self: Any) -> str:
         """``XINPI_SSE_REFERER``, or the bond-disclosure page on the configured host."""
         page = f"{self.host('bond.sse.com.cn')}/disclosure/announ/ltb"
@@ -101,7 +104,7 @@ class SseGatewayMixin:
     def gateway_request(
         self: Any, params: dict[str, Any], page_no: int, callback: Callable[..., Any], **meta: Any
     ) -> scrapy.Request:
-        size = self.settings.getint("XINPI_SSE_PAGE_SIZE", 25)
+        size = self.settings.getint(*self.page_size_setting)
         query = {
             "jsonCallBack": f"jsonpCallback{int(time.time() * 1000) % 10**8}",
             "isPagination": "true",

@@ -72,6 +72,7 @@ class SseProjectsSpider(SseGatewayMixin, XinpiSpider):
 
     name = "sse_projects"
     kind = "project"
+    page_size_setting = ("XINPI_SSE_PROJECT_PAGE_SIZE", 100)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -130,6 +130,18 @@ def test_garbage_answers_are_recorded_and_the_crawl_goes_on(crawl, emulator):
     )
 
 
+def test_a_lasting_http_500_is_recorded_per_list(crawl, emulator):
+    emulator.add_fault("status", host=QUERY, status=500, times=-1)
+    result = crawl("sse_bond", args=WINDOW)
+    assert result.returncode == 0 and result.documents() == []
+    failures = result.failures()
+    assert sorted((f["stage"], f["http_status"]) for f in failures) == [("fetch", 500)] * len(
+        DEFAULT_BOND_TYPES
+    )
+    # RETRY_TIMES=2 in the test crawls: three attempts per list
+    assert [r.status for r in emulator.requests if r.host == QUERY] == [500] * 3 * len(DEFAULT_BOND_TYPES)
+
+
 def test_window_outside_the_fixtures_yields_nothing(crawl, emulator):
     result = crawl("sse_bond", args={"since": "2024-01-01", "until": "2024-01-31"})
     assert result.returncode == 0 and result.items == []

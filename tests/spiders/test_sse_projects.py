@@ -39,7 +39,7 @@ def test_register_rows_in_the_window_with_their_fields(crawl, emulator):
     result = crawl(
         "sse_projects",
         args={"since": "2025-08-01", "until": "2025-08-15"},
-        settings={"XINPI_SSE_PAGE_SIZE": 2},
+        settings={"XINPI_SSE_PROJECT_PAGE_SIZE": 2},
     )
     assert result.returncode == 0, result.log[-2000:]
     items = {i["project_id"]: i for i in result.items}
