@@ -11,7 +11,7 @@ import pytest
 from conftest import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator
 from xinpi.emulator.sites import zqrb as site
-from xinpi.spiders.zqrb import split_info
+from xinpi.spiders.zqrb import DEFAULT_CHANNELS, split_info
 
 TODAY = dt.datetime.now(site.SHANGHAI).date().isoformat()
 WINDOW = {"since": "2025-01-01", "until": TODAY}
@@ -34,10 +34,9 @@ def by_id(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def full_crawl(emulator_server: Emulator, tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
     emulator_server.clear()
-    result = run_crawl(
-        "zqrb", emulator_server.url, tmp_path_factory.mktemp("zqrb"), args=WINDOW,
-        settings={"XINPI_ZQRB_CHANNELS": site.channels()},
-    )
+    # default channels: the fixture corpus has articles in each of them
+    assert sorted(DEFAULT_CHANNELS) == site.channels()
+    result = run_crawl("zqrb", emulator_server.url, tmp_path_factory.mktemp("zqrb"), args=WINDOW)
     emulator_server.clear()
     return result
 
