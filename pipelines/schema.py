@@ -74,6 +74,7 @@ MENTION_FIELDS: dict[str, pa.DataType] = {
     "exchange": pa.string(),
     "event": pa.string(),
     "event_date": pa.date32(),
+    "date_text": pa.string(),
     "name_span": SPAN,
     "scale_span": SPAN,
     "issuer_spans": SPANS,
@@ -84,15 +85,12 @@ MENTION_FIELDS: dict[str, pa.DataType] = {
 
 #: Keys of an aggregate dict (a statement about many deals: a count, a total, a share).
 AGGREGATE_FIELDS: dict[str, pa.DataType] = {
-    "what": pa.string(),
-    "value_text": pa.string(),
-    "value": AMOUNT,
+    "what": pa.string(),  # "amount" | "count" | "share"
+    "value": AMOUNT,  # yuan for amounts
     "unit": pa.string(),
-    "value_yuan": YUAN,
-    "scope": pa.string(),
+    "text": pa.string(),  # the statement's figure as written
+    "scope": STRINGS,  # scope words, e.g. ["累计", "年内"]
     "span": SPAN,
-    "evidence": pa.string(),
-    "evidence_span": SPAN,
 }
 
 _FACT_HEAD = [
@@ -296,4 +294,4 @@ def fact_row(fact: Mapping[str, Any], fields: Mapping[str, pa.DataType]) -> dict
 #: Columns the pipeline fills from the document, whatever the extractor says.
 _FACT_OWNED = {"doc_id", "source", "date", "version", "published_at", "run_id", "extra"}
 #: Spellings of a key an extractor may use instead of the column name (the gold corpus says "name").
-_FIELD_ALIASES = {"deal_name": "name"}
+_FIELD_ALIASES = {"deal_name": "name", "text": "value_text"}

@@ -51,7 +51,8 @@ def facts(monkeypatch):
             return Extraction()
         return Extraction(
             [_mention(), {"name": "只有名字的计划", "scale_yuan": "not a number", "name_span": [1]}],
-            [{"what": "累计发行规模", "value_text": "超过80亿元", "scope": "累计", "span": [5, 12]}],
+            [{"what": "amount", "value": Decimal("8e9"), "unit": "亿元", "text": "超过80亿元",
+              "scope": ["累计"], "span": [5, 12]}],
         )
 
     monkeypatch.setattr(deals, "extract_document", extract)
@@ -99,6 +100,9 @@ def test_schemas_are_explicit_and_mentions_flattened(run, make_doc, data_dir, fa
     assert partial["deal_name"] == "只有名字的计划"
     assert partial["scale_yuan"] is None and partial["name_span"] is None and partial["issuers"] is None
     assert partial["extra"] is None
+    [agg] = ds.dataset(data_dir / "aggregates", format="parquet").to_table().to_pylist()
+    assert (agg["what"], agg["value"], agg["scope"]) == ("amount", Decimal("8e9"), ["累计"])
+    assert agg["span"] == [5, 12] and agg["text"] == "超过80亿元"
     doc_rows = {d["doc_id"]: d for d in docs.to_table().to_pylist()}
     assert doc_rows["cninfo:1"]["n_mentions"] == 2 and doc_rows["cninfo:2"]["n_mentions"] == 0
     assert json.loads(doc_rows["cninfo:1"]["extra"]) == {"announcementId": "1"}
