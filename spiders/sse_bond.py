@@ -248,8 +248,11 @@ class SseBondSpider(SseGatewayMixin, XinpiSpider):
             ) if row.get(k) not in (None, "")},
         ))
         if attachment and self.settings.getbool("XINPI_SSE_FETCH_PDF", True):
+            # dont_filter: one PDF often serves several rows (one per tranche code); a filtered
+            # duplicate request would silently drop the second row's document
             yield scrapy.Request(attachment, callback=self.parse_pdf, errback=self.pdf_failed,
-                                 cb_kwargs={"doc": doc}, headers={"Referer": self.referer()})
+                                 cb_kwargs={"doc": doc}, headers={"Referer": self.referer()},
+                                 dont_filter=True)
         else:
             yield doc
 

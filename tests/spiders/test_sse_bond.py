@@ -11,7 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from xinpi.emulator.fixtures import load
-from xinpi.spiders.sse_bond import DEFAULT_BOND_TYPES, GatewayError, check_page, parse_jsonp, rows_of
+from xinpi.spiders.base import SHANGHAI
+from xinpi.spiders.sse_bond import (
+    DEFAULT_BOND_TYPES,
+    GatewayError,
+    SseBondSpider,
+    check_page,
+    parse_jsonp,
+    rows_of,
+)
 
 WINDOW = {"since": "2025-08-01", "until": "2025-08-15"}
 ABS = "CORPORATE_ASSET_BOND_BULLETIN"
@@ -37,6 +45,8 @@ def test_window_crawl_yields_every_row_once_with_its_fields(crawl, emulator):
     docs = {d["doc_id"]: d for d in result.documents()}
     expected = expected_rows(DEFAULT_BOND_TYPES)
     assert len(expected) >= 10
+    urls = Counter(r["url"] for r in expected.values())
+    assert max(urls.values()) > 1  # one PDF shared by two rows: both documents must land
     assert sorted(docs) == sorted(f"sse_bond:{bid}" for bid in expected)
     assert len(result.documents()) == len(docs)  # no duplicates
     # pagination: every page of each bond-type list was asked for, no more
@@ -174,3 +184,9 @@ def test_parse_jsonp_and_rows(body):
 def test_bad_answers_raise_gateway_error(body):
     with pytest.raises(GatewayError):
         check_page(parse_jsonp(body))
+
+
+def test_parse_date_is_beijing_time():
+    assert SseBondSpider.parse_date("2025-08-06") == dt.datetime(2025, 8, 6, tzinfo=SHANGHAI)
+    assert SseBondSpider.parse_date("2025-08-06 17:30:00") == dt.datetime(2025, 8, 6, 17, 30, tzinfo=SHANGHAI)
+    assert SseBondSpider.parse_date("20250806") is None and SseBondSpider.parse_date("") is None
