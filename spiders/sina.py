@@ -35,6 +35,8 @@ from xinpi.spiders.story import story_id
 
 API_HOST = "feed.mix.sina.com.cn"
 PAGE_ID = 153
+#: What sina writes as ``article:author`` when no journalist is credited: the desk, not a person.
+DESK_NAMES = frozenset({"新浪财经", "新浪网", "新浪"})
 #: Blocks inside ``#artibody`` that are ads, QR codes and quote widgets, not the story.
 JUNK_SELECTORS = "#left_hzh_ad, .appendQr_wrap, .app-kaihu-qr, .tech-quotation, script, style"
 
@@ -171,7 +173,7 @@ class SinaSpider(XinpiSpider):
                 published_at=published,
                 published_at_raw=raw,
                 text=text,
-                author=clean_line(meta_author.get("content")) if meta_author else (row.get("author") or None),
+                author=self.author(meta_author.get("content") if meta_author else None, row),
                 media_name=clean_line(row.get("media_name"))
                 or (clean_line(source_el.get_text()) if source_el else None),
                 extra={
@@ -186,6 +188,16 @@ class SinaSpider(XinpiSpider):
                 },
             )
         )
+
+    @staticmethod
+    def author(meta_author: str | None, row: dict[str, Any]) -> str | None:
+        """The page's ``article:author``, unless it only names the desk (新浪财经 writes itself there
+        when no journalist is credited): then the feed's ``author``, if any."""
+        for candidate in (meta_author, row.get("author")):
+            name = clean_line(candidate)
+            if name and name not in DESK_NAMES:
+                return name
+        return clean_line(row.get("author")) or None
 
     @staticmethod
     def published(page: Any, row: dict[str, Any], listed: dt.datetime | None) -> tuple[

@@ -60,9 +60,8 @@ def test_every_readable_fixture_article_arrives_once_with_its_fields(full) -> No
             assert published == row["published_at"]
             assert doc["published_at_raw"] == row["published_at"].isoformat()
         assert doc["media_name"] == row["media_name"]
-        # article:author (the page writes the desk, 新浪财经, when no journalist is named), else the feed's
-        has_meta = row["layout"] != "pub_date"
-        assert doc["author"] == ((row["author"] or "新浪财经") if has_meta else (row["author"] or None))
+        # article:author, but not when it only names the desk (新浪财经): then the feed's author
+        assert doc["author"] == (row["author"] or None)
         assert doc["extra"]["docid"] == row["docid"] and doc["extra"]["lid"] == 2516
         assert doc["extra"]["ctime"] == str(int(row["published_at"].timestamp()))
         assert doc["url"].endswith(row["path"])
