@@ -80,3 +80,17 @@ def test_documented_queries_run(landed):
         f"join '{landed}/documents/**/*.parquet' d using (doc_id, version) where m.name_span is not null"
     ).fetchall()
     assert spans and all(name.replace("\n", "") == text.replace("\n", "") for name, text in spans[:20])
+
+
+def test_examples_in_schema_doc_run(landed, monkeypatch):
+    """The queries docs/schema.md shows analysts must keep working against what the writer lands."""
+    import re
+
+    doc = (Path(__file__).parents[2] / "docs" / "schema.md").read_text("utf-8")
+    monkeypatch.chdir(landed.parent)  # the examples use the relative path data/
+    [sql] = re.findall(r"```sql\n(.*?)```", doc, re.S)
+    assert duckdb.sql(sql).fetchall()
+    blocks = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        exec(compile(block, "schema.md", "exec"), {})
