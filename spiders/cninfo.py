@@ -26,11 +26,11 @@ import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
 from twisted.python.failure import Failure
+
 from xinpi.extractors.dates import from_epoch_ms
+from xinpi.items import DocumentItem, FailureItem
 from xinpi.spiders.base import XinpiSpider
 from xinpi.spiders.pdf import PdfError, extract_pdf_text
-
-from xinpi.items import DocumentItem, FailureItem
 
 DEFAULT_SEARCHKEYS = "资产支持;专项计划;公司债"
 DEFAULT_PDF_MAX_BYTES = 20 * 1024 * 1024

@@ -23,10 +23,10 @@ from typing import Any
 import scrapy
 from bs4 import BeautifulSoup, Tag
 from scrapy.http import Response
-from xinpi.extractors.dates import parse_cn_datetime
-from xinpi.spiders.base import SHANGHAI, XinpiSpider
 
+from xinpi.extractors.dates import parse_cn_datetime
 from xinpi.items import DocumentItem
+from xinpi.spiders.base import SHANGHAI, XinpiSpider
 
 DEFAULT_CHANNELS = [
     "finance/hongguanjingji",
