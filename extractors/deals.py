@@ -159,6 +159,7 @@ def _extract(title: str, text: str, published_at: dt.datetime | None) -> Extract
 
 # ---------------------------------------------------------------- grouping names into deals
 
+
 def _group(hits: list[NameHit], folded: str) -> tuple[list[Deal], dict[str, int]]:
     deals: list[Deal] = []
     index: dict[str, int] = {}
@@ -180,8 +181,12 @@ def _group(hits: list[NameHit], folded: str) -> tuple[list[Deal], dict[str, int]
                 for j, d in enumerate(deals):
                     for g in d.hits:
                         gk = tail_key(g.key)
-                        if gk and gk[1] == tk[1] and g.suffix == h.suffix and (
-                                gk[0][:2] == tk[0][:2] or is_subsequence(tk[0], gk[0])):
+                        if (
+                            gk
+                            and gk[1] == tk[1]
+                            and g.suffix == h.suffix
+                            and (gk[0][:2] == tk[0][:2] or is_subsequence(tk[0], gk[0]))
+                        ):
                             k = j
                             break
                     if k is not None:
@@ -189,8 +194,13 @@ def _group(hits: list[NameHit], folded: str) -> tuple[list[Deal], dict[str, int]
         if k is None and (h.in_title or h.kind == "short"):
             same = [j for j, d in enumerate(deals) if not d.canon.in_title and d.canon.type == h.type]
             cc = compact_chars(h.body)
-            sub = [j for j, d in enumerate(deals) if d.canon.kind != "short"
-                   and is_subsequence(cc, compact_chars(d.canon.name)) and len(cc) >= 2]
+            sub = [
+                j
+                for j, d in enumerate(deals)
+                if d.canon.kind != "short"
+                and is_subsequence(cc, compact_chars(d.canon.name))
+                and len(cc) >= 2
+            ]
             if len(sub) == 1:
                 k = sub[0]
             elif h.in_title and h.kind == "short" and len(same) == 1 and h.suffix not in ("REIT", "专项计划"):
@@ -205,7 +215,9 @@ def _group(hits: list[NameHit], folded: str) -> tuple[list[Deal], dict[str, int]
         body = [h for h in d.hits if not h.in_title]
         pool = body or d.hits
         full_hits = [h for h in pool if h.kind != "short"] or pool
-        d.canon = max(full_hits, key=lambda h: (bool(re.search(r"公司|集团", h.name[:40])), len(h.key), -h.start))
+        d.canon = max(
+            full_hits, key=lambda h: (bool(re.search(r"公司|集团", h.name[:40])), len(h.key), -h.start)
+        )
         seen = {d.canon.key}
         for h in d.hits:
             for a in [h.name] + h.aliases:
@@ -259,6 +271,7 @@ def _mentions(deals: list[Deal], folded: str, alias_index: dict[str, int]) -> li
 
 # ---------------------------------------------------------------- scale
 
+
 def _rank(klass: str, shelf: bool) -> int:
     if shelf and klass == "shelf":
         return -1
@@ -272,9 +285,9 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
     for idx, m in enumerate(monies):
         s0, s1 = linker.sentence(m.start)
         cs = max(s0, max((folded.rfind(c, s0, m.start) for c in "，,:：(（\t"), default=-1) + 1)
-        if folded[cs - 1:cs] in ":：\t" and cs - 1 > s0:
+        if folded[cs - 1 : cs] in ":：\t" and cs - 1 > s0:
             cs = max(s0, max((folded.rfind(c, s0, cs - 1) for c in "，,"), default=-1) + 1)
-        clause = list(folded[cs:m.start])
+        clause = list(folded[cs : m.start])
         for a, b in spans:  # blank out names inside the clause
             for p in range(max(a, cs), min(b, m.start)):
                 clause[p - cs] = "\u3000"
@@ -284,12 +297,12 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
             continue
         cue = cues[-1]
         klass = cue_cls[cue.group()]
-        if cue.group() == "以" and clause_s[: cue.start()].strip("\u3000 “”\"") != "":
+        if cue.group() == "以" and clause_s[: cue.start()].strip('\u3000 “”"') != "":
             continue
         last_name = clause_s.rfind("\u3000", 0, cue.start())
-        rest = clause_s[last_name + 1: cue.start()] + "\u3000" + clause_s[cue.end():]
+        rest = clause_s[last_name + 1 : cue.start()] + "\u3000" + clause_s[cue.end() :]
         sentence = folded[s0:s1]
-        before = folded[s0:m.start]
+        before = folded[s0 : m.start]
         if _agg_re().search(before) and _COUNT_RE.search(before) or _MULTI_DEAL.search(before):
             continue
         if _TRANCHE_SENT.search(before[: cs - s0]) and "合计" not in clause_s and "总额" not in clause_s:
@@ -299,7 +312,7 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
             bad = []
         if bad:
             continue
-        if "合计" in clause_s and _COUNT_RE.search(folded[s0:m.start]):
+        if "合计" in clause_s and _COUNT_RE.search(folded[s0 : m.start]):
             continue
         if m.qualifier in ("累计", "合计", "共计", "总计") and _COUNT_RE.search(sentence):
             continue
@@ -314,14 +327,27 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
             continue
         d = deals[k]
         shelf = bool(_SHELF_NAME.search(d.canon.key))
-        d.scale.append(((_rank(klass, shelf), 0 if m.currency == "CNY" else 1, m.start), {
-            "yuan": m.yuan, "text": m.text, "unit": m.unit_text if m.currency == "CNY" else m.unit + _cur_word(m),
-            "currency": m.currency, "amount": m.amount, "qualifier": m.qualifier, "span": [m.start, m.end]}))
+        d.scale.append(
+            (
+                (_rank(klass, shelf), 0 if m.currency == "CNY" else 1, m.start),
+                {
+                    "yuan": m.yuan,
+                    "text": m.text,
+                    "unit": m.unit_text if m.currency == "CNY" else m.unit + _cur_word(m),
+                    "currency": m.currency,
+                    "amount": m.amount,
+                    "qualifier": m.qualifier,
+                    "span": [m.start, m.end],
+                },
+            )
+        )
         used.add(idx)
 
 
-_KV_RE = re.compile(r"(?m)^[ \t]*([^\n\t:：]{2,24}?)\((?:单位[:：])?\s*((?:亿|万)?元)\)[ \t]*[:：\t][ \t]*"
-                    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)[ \t]*$")
+_KV_RE = re.compile(
+    r"(?m)^[ \t]*([^\n\t:：]{2,24}?)\((?:单位[:：])?\s*((?:亿|万)?元)\)[ \t]*[:：\t][ \t]*"
+    r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)[ \t]*$"
+)
 
 
 def _kv_monies(folded: str, full: str) -> list[Money]:
@@ -334,7 +360,7 @@ def _kv_monies(folded: str, full: str) -> list[Money]:
         if v is None:
             continue
         unit = m.group(2)[:-1]
-        out.append(Money(m.start(3), m.end(3), full[m.start(3):m.end(3)], v, unit, "CNY", None, m.start(3)))
+        out.append(Money(m.start(3), m.end(3), full[m.start(3) : m.end(3)], v, unit, "CNY", None, m.start(3)))
         del UNITS
     return out
 
@@ -362,22 +388,31 @@ def _from_tables(deals, rows, linker: Linker, full: str) -> None:
         d = deals[k]
         shelf = bool(_SHELF_NAME.search(d.canon.key))
         for a in r.amounts:
-            d.scale.append(((_rank(a.klass, shelf) - 10, 0 if a.currency == "CNY" else 1, a.cell.start),
-                            _cell_money(a)))
+            d.scale.append(
+                ((_rank(a.klass, shelf) - 10, 0 if a.currency == "CNY" else 1, a.cell.start), _cell_money(a))
+            )
         for role, cells in (("issuer", r.issuers), ("manager", r.managers)):
             for c in cells:
-                for org, span in split_orgs(c.text, c.start):
-                    _add_party(d, role, full[span[0]:span[1]], span)
+                for _org, span in split_orgs(c.text, c.start):
+                    _add_party(d, role, full[span[0] : span[1]], span)
         if r.date is not None and d.date is None:
             d.date = ("cell", r.date)
 
 
 def _cell_money(a) -> dict:
-    return {"yuan": a.yuan, "text": a.cell.text, "unit": a.unit, "currency": a.currency,
-            "amount": a.amount, "qualifier": None, "span": [a.cell.start, a.cell.end]}
+    return {
+        "yuan": a.yuan,
+        "text": a.cell.text,
+        "unit": a.unit,
+        "currency": a.currency,
+        "amount": a.amount,
+        "qualifier": None,
+        "span": [a.cell.start, a.cell.end],
+    }
 
 
 # ---------------------------------------------------------------- parties
+
 
 def _add_party(d: Deal, role: str, name: str, span) -> None:
     book = d.issuers if role == "issuer" else d.managers
@@ -397,7 +432,9 @@ def _parties(deals, folded: str, full: str, linker: Linker, org_aliases, full_or
     fulls = [(o, sp) for o, sp in full_orgs]
     for a in org_aliases:
         fulls.append((a.full, a.full_span))
-    full_names = {norm_key(o): sp for o, sp in fulls if full_org_end().search(o) or org_suffix_end().search(o)}
+    full_names = {
+        norm_key(o): sp for o, sp in fulls if full_org_end().search(o) or org_suffix_end().search(o)
+    }
     galias = generic_aliases()
 
     def resolve(org: str, span, pos: int):
@@ -407,20 +444,20 @@ def _parties(deals, folded: str, full: str, linker: Linker, org_aliases, full_or
             if not prev:
                 return None
             sp, o = max(prev)
-            return full[sp[0]:sp[1]], sp
+            return full[sp[0] : sp[1]], sp
         if key in alias_map:
             f, sp = alias_map[key]
-            return full[sp[0]:sp[1]], sp
+            return full[sp[0] : sp[1]], sp
         g = galias.get(org) or galias.get(key)
         if g and norm_key(g) in full_names:
             sp = full_names[norm_key(g)]
-            return full[sp[0]:sp[1]], sp
+            return full[sp[0] : sp[1]], sp
         if not full_org_end().search(key):
             cands = {k for k in full_names if k.startswith(key) and k != key}
             if len(cands) == 1:
                 sp = full_names[cands.pop()]
-                return full[sp[0]:sp[1]], sp
-        return full[span[0]:span[1]], span
+                return full[sp[0] : sp[1]], sp
+        return full[span[0] : span[1]], span
 
     hits: list[RoleHit] = list(find_roles(folded))
     rm = role_map()
@@ -443,23 +480,32 @@ def _parties(deals, folded: str, full: str, linker: Linker, org_aliases, full_or
         _add_party(deals[k], h.role, name, span)
     for k, d in enumerate(deals):
         if d.canon.type == "REIT" and not d.managers:
-            for m in re.finditer(r"([\u4e00-\u9fff]{2,12}基金管理(?:股份)?有限公司)[^，。]{0,4}(?:发布|公告)", folded):
+            for m in re.finditer(
+                r"([\u4e00-\u9fff]{2,12}基金管理(?:股份)?有限公司)[^，。]{0,4}(?:发布|公告)", folded
+            ):
                 if linker.link(m.end()) == k:
-                    _add_party(d, "manager", full[m.start(1):m.end(1)], (m.start(1), m.end(1)))
+                    _add_party(d, "manager", full[m.start(1) : m.end(1)], (m.start(1), m.end(1)))
         if d.canon.type in ("bond", "ABN") and not d.issuers:
             _issuer_from_subject(d, folded, full, alias_map)
         if d.canon.type in ("bond", "ABN") and not d.issuers:
             h = d.canon
-            seg = folded[h.start:h.end]
-            m = re.match(r"\s*(?:(?:19|20)\d\d年度?)?\s*(.{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|"
-                         r"省政府|市政府|自治区政府|财政厅))", seg)
+            seg = folded[h.start : h.end]
+            m = re.match(
+                r"\s*(?:(?:19|20)\d\d年度?)?\s*(.{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|"
+                r"省政府|市政府|自治区政府|财政厅))",
+                seg,
+            )
             if m:
-                _add_party(d, "issuer", clean_name(full[h.start + m.start(1):h.start + m.end(1)]),
-                           (h.start + m.start(1), h.start + m.end(1)))
+                _add_party(
+                    d,
+                    "issuer",
+                    clean_name(full[h.start + m.start(1) : h.start + m.end(1)]),
+                    (h.start + m.start(1), h.start + m.end(1)),
+                )
             else:
-                for ak, (f, sp) in alias_map.items():
+                for ak, (_f, sp) in alias_map.items():
                     if len(ak) >= 2 and norm_key(seg).startswith(ak):
-                        _add_party(d, "issuer", full[sp[0]:sp[1]], sp)
+                        _add_party(d, "issuer", full[sp[0] : sp[1]], sp)
                         break
         _dedupe_parties(d)
 
@@ -469,11 +515,19 @@ def _issuer_from_subject(d: Deal, folded: str, full: str, alias_map) -> None:
         if h.in_title:
             continue
         cs = max(folded.rfind(c, 0, h.start) for c in "，。；\n") + 1
-        clause = folded[cs:h.start]
-        m = re.match(r"\s*([\u4e00-\u9fff()]{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|集团(?![\u4e00-\u9fff]{0,3}公司)))"
-                     r"(?:\([^)]{0,30}\))?[^，。]{0,24}?(?:发行|招标发行|公开发行)\s*[“\"]?\s*\Z", clause)
+        clause = folded[cs : h.start]
+        m = re.match(
+            r"\s*([\u4e00-\u9fff()]{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|集团(?![\u4e00-\u9fff]{0,3}公司)))"
+            r"(?:\([^)]{0,30}\))?[^，。]{0,24}?(?:发行|招标发行|公开发行)\s*[“\"]?\s*\Z",
+            clause,
+        )
         if m:
-            _add_party(d, "issuer", clean_name(full[cs + m.start(1):cs + m.end(1)]), (cs + m.start(1), cs + m.end(1)))
+            _add_party(
+                d,
+                "issuer",
+                clean_name(full[cs + m.start(1) : cs + m.end(1)]),
+                (cs + m.start(1), cs + m.end(1)),
+            )
             return
 
 
@@ -481,7 +535,9 @@ def _dedupe_parties(d: Deal) -> None:
     for book in (d.issuers, d.managers):
         keys = list(book)
         for k in keys:
-            if any(o != k and o.startswith(k) and len(o) > len(k) for o in keys) and not full_org_end().search(k):
+            if any(
+                o != k and o.startswith(k) and len(o) > len(k) for o in keys
+            ) and not full_org_end().search(k):
                 book.pop(k, None)
     for k in list(d.managers):
         if k in d.issuers:
@@ -490,6 +546,7 @@ def _dedupe_parties(d: Deal) -> None:
 
 # ---------------------------------------------------------------- aggregates
 
+
 def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> list[dict]:
     out = []
     agg = _agg_re()
@@ -497,33 +554,64 @@ def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> 
         if idx in used:
             continue
         s0 = max(folded.rfind(c, 0, m.start) for c in "。；\n") + 1
-        pre = folded[s0:m.start]
-        scope = sorted({x.group() for x in agg.finditer(pre)} | ({m.qualifier} if m.qualifier in ("累计", "合计", "共计") else set()))
+        pre = folded[s0 : m.start]
+        scope = sorted(
+            {x.group() for x in agg.finditer(pre)}
+            | ({m.qualifier} if m.qualifier in ("累计", "合计", "共计") else set())
+        )
         if not scope:
             continue
-        out.append({"doc_id": None, "what": "amount", "value": m.yuan if m.yuan is not None else m.amount,
-                    "unit": "元" if m.currency == "CNY" else m.unit + _cur_word(m), "text": m.text,
-                    "scope": scope, "span": [m.start, m.end]})
-    for m in re.finditer(r"(?:\d{1,6}|[两三四五六七八九十]{1,3})\s?(?:单|只|家|个|笔)(?![\u4e00-\u9fff]{0,1}元)", folded):
+        out.append(
+            {
+                "doc_id": None,
+                "what": "amount",
+                "value": m.yuan if m.yuan is not None else m.amount,
+                "unit": "元" if m.currency == "CNY" else m.unit + _cur_word(m),
+                "text": m.text,
+                "scope": scope,
+                "span": [m.start, m.end],
+            }
+        )
+    for m in re.finditer(
+        r"(?:(?<![\d.])\d{1,6}|[两三四五六七八九十]{1,3})\s?(?:单|只|家|个|笔)(?![\u4e00-\u9fff]{0,1}元)",
+        folded,
+    ):
         s0 = max(folded.rfind(c, 0, m.start()) for c in "。；\n") + 1
-        scope = sorted({x.group() for x in agg.finditer(folded[s0:m.start()])})
+        scope = sorted({x.group() for x in agg.finditer(folded[s0 : m.start()])})
         if not scope:
             continue
         num = re.match(r"\d+", m.group())
-        out.append({"doc_id": None, "what": "count", "value": Decimal(num.group()) if num else None,
-                    "unit": m.group()[-1], "text": full[m.start():m.end()], "scope": scope,
-                    "span": [m.start(), m.end()]})
-    for m in re.finditer(r"\d{1,3}(?:\.\d{1,4})?%", folded):
+        out.append(
+            {
+                "doc_id": None,
+                "what": "count",
+                "value": Decimal(num.group()) if num else None,
+                "unit": m.group()[-1],
+                "text": full[m.start() : m.end()],
+                "scope": scope,
+                "span": [m.start(), m.end()],
+            }
+        )
+    for m in re.finditer(r"(?<![\d.])\d{1,3}(?:\.\d{1,4})?%", folded):
         s0 = max(folded.rfind(c, 0, m.start()) for c in "。；，\n") + 1
-        pre = folded[s0:m.start()]
+        pre = folded[s0 : m.start()]
         if re.search(r"占比|份额|占", pre):
-            out.append({"doc_id": None, "what": "share", "value": Decimal(m.group()[:-1]), "unit": "%",
-                        "text": full[m.start():m.end()], "scope": sorted({x.group() for x in agg.finditer(pre)}),
-                        "span": [m.start(), m.end()]})
+            out.append(
+                {
+                    "doc_id": None,
+                    "what": "share",
+                    "value": Decimal(m.group()[:-1]),
+                    "unit": "%",
+                    "text": full[m.start() : m.end()],
+                    "scope": sorted({x.group() for x in agg.finditer(pre)}),
+                    "span": [m.start(), m.end()],
+                }
+            )
     return out
 
 
 # ---------------------------------------------------------------- output
+
 
 def _mention_dict(d: Deal, folded: str, full: str, linker: Linker, published_at) -> dict:
     h = d.canon
@@ -532,14 +620,14 @@ def _mention_dict(d: Deal, folded: str, full: str, linker: Linker, published_at)
     s0, s1 = linker.sentence(first.start)
     while s0 < s1 and full[s0].isspace():
         s0 += 1
-    sentence_after = folded[first.end:s1]
-    sentence_before = folded[s0:first.start]
+    sentence_after = folded[first.end : s1]
+    sentence_before = folded[s0 : first.start]
     ev = event(sentence_after[:60], sentence_before[-30:])
     date_text, date_val = None, None
     if d.date and d.date[0] == "cell":
-        r = find_date(folded[d.date[1].start:d.date[1].end], published_at)
+        r = find_date(folded[d.date[1].start : d.date[1].end], published_at)
         if r:
-            date_text, date_val = full[d.date[1].start:d.date[1].end], r[1]
+            date_text, date_val = full[d.date[1].start : d.date[1].end], r[1]
     p0, p1 = linker.paragraph(first.start)
     for lo, hi in ((s0, s1), (p0, first.start), (p0, p1)):
         if date_text is None:
@@ -549,7 +637,7 @@ def _mention_dict(d: Deal, folded: str, full: str, linker: Linker, published_at)
     ctx = folded[s0:s1]
     exch = exchange(ctx, None) or exchange(folded[p0:p1], None)
     if exch is None:
-        found = {exchange(folded[x.start:x.end + 40], None) for x in d.hits} - {None}
+        found = {exchange(folded[x.start : x.end + 40], None) for x in d.hits} - {None}
         exch = found.pop() if len(found) == 1 else exchange(folded, h.type)
     issuers = list(d.issuers.values())
     managers = list(d.managers.values())

@@ -15,16 +15,42 @@ from decimal import Decimal, InvalidOperation
 from ._resources import alternation, lines
 
 UNITS = {
-    "万亿": Decimal(10) ** 12, "千亿": Decimal(10) ** 11, "百亿": Decimal(10) ** 10,
-    "亿": Decimal(10) ** 8, "千万": Decimal(10) ** 7, "百万": Decimal(10) ** 6,
-    "万": Decimal(10) ** 4, "千": Decimal(10) ** 3, "": Decimal(1),
+    "万亿": Decimal(10) ** 12,
+    "千亿": Decimal(10) ** 11,
+    "百亿": Decimal(10) ** 10,
+    "亿": Decimal(10) ** 8,
+    "千万": Decimal(10) ** 7,
+    "百万": Decimal(10) ** 6,
+    "万": Decimal(10) ** 4,
+    "千": Decimal(10) ** 3,
+    "": Decimal(1),
 }
 CURRENCIES = {
-    "元": "CNY", "人民币": "CNY", "人民币元": "CNY", "美元": "USD", "港元": "HKD", "港币": "HKD",
-    "欧元": "EUR", "英镑": "GBP", "日元": "JPY", "离岸人民币": "CNY",
+    "元": "CNY",
+    "人民币": "CNY",
+    "人民币元": "CNY",
+    "美元": "USD",
+    "港元": "HKD",
+    "港币": "HKD",
+    "欧元": "EUR",
+    "英镑": "GBP",
+    "日元": "JPY",
+    "离岸人民币": "CNY",
 }
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_SMALL = {"十": 10, "百": 100, "千": 1000}
 
 _NUM = r"(?:\d{1,3}(?:,\d{3}){1,6}|\d{1,16})(?:\.\d{1,8})?"
@@ -39,7 +65,7 @@ def _qual_re() -> str:
 
 MONEY_RE = re.compile(
     rf"(?P<qual>(?:{_qual_re()})\s{{0,2}})?(?P<pre>(?:人民币|RMB|CNY)\s{{0,2}})?"
-    rf"(?P<num>{_NUM}|{_CNNUM})\s{{0,3}}(?P<more>多|余)?\s{{0,2}}"
+    rf"(?<![\d.,])(?P<num>{_NUM}|{_CNNUM})\s{{0,3}}(?P<more>多|余)?\s{{0,2}}"
     rf"(?:(?P<unit>{_UNIT})\s{{0,2}}(?P<cur>{_CUR})?|(?P<cur2>{_CUR}))"
     rf"(?P<post>人民币)?"
 )
@@ -110,16 +136,28 @@ def find_money(folded: str, original: str | None = None, start: int = 0, end: in
         if val is None:
             continue
         # a digit run glued to a preceding digit or letter is part of a code, not an amount
-        if m.start("num") > 0 and folded[m.start("num") - 1].isalnum() and not m.group("pre") \
-                and not m.group("qual") and folded[m.start("num") - 1].isascii():
+        if (
+            m.start("num") > 0
+            and folded[m.start("num") - 1].isalnum()
+            and not m.group("pre")
+            and not m.group("qual")
+            and folded[m.start("num") - 1].isascii()
+        ):
             continue
         s = m.start("qual") if m.group("qual") else m.start()
         q = m.group("qual")
-        out.append(Money(
-            start=s, end=m.end(), text=original[s:m.end()].strip(), amount=val,
-            unit=m.group("unit") or "", currency=CURRENCIES.get(cur_word, "CNY"),
-            qualifier=q.strip() if q else None, num_start=m.start("num"),
-        ))
+        out.append(
+            Money(
+                start=s,
+                end=m.end(),
+                text=original[s : m.end()].strip(),
+                amount=val,
+                unit=m.group("unit") or "",
+                currency=CURRENCIES.get(cur_word, "CNY"),
+                qualifier=q.strip() if q else None,
+                num_start=m.start("num"),
+            )
+        )
     return out
 
 

@@ -10,6 +10,7 @@ All work happens on the folded text, so spans index the original.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,13 +19,16 @@ from ._resources import alternation, lines, table
 from .textnorm import clean_name, norm_key
 
 _MAX_NAME = 120
+MAX_ANCHORS = 2000  # a document naming more deals than this is garbage; keep the time bounded
 YEAR_RE = re.compile(r"(?:19|20)\d\d(?:-(?:19|20)\d\d)?年")
 MARKER_RE = re.compile(
     r"(?:19|20)\d\d|\d+期|[一二三四五六七八九十]+期|第[\d一二三四五六七八九十]{1,4}期|\d+号|"
     r"[一二三四五六七八九十]+号|[^\d\s]-[^\d\s]|\d-\d+期"
 )
 TRANCHE_END = re.compile(r"(?:优先[A-Z\d]?级|优先[A-Z\d]?档|次级|次优先级|夹层级?|劣后级?|[A-Z]\d?档|优先)\Z")
-CATEGORY_RE = re.compile(r"公募|首单|首批|首只|类|板块|全市场|上市|新发|该|本|此|某|一单|多单|系列|同类|相关|这")
+CATEGORY_RE = re.compile(
+    r"公募|首单|首批|首只|类|板块|全市场|上市|新发|该|本|此|某|一单|多单|系列|同类|相关|这"
+)
 ORG_END_RE = re.compile(r"(?:公司|集团|银行|政府|财政厅)\Z")
 
 
@@ -67,8 +71,13 @@ def _stop_re() -> re.Pattern:
 
 def _is_name_char(ch: str) -> bool:
     o = ord(ch)
-    return (0x4E00 <= o <= 0x9FFF) or (0x3400 <= o <= 0x4DBF) or ch.isascii() and (
-        ch.isalnum() or ch in "-·.&+_") or ch in "〇·"
+    return (
+        (0x4E00 <= o <= 0x9FFF)
+        or (0x3400 <= o <= 0x4DBF)
+        or ch.isascii()
+        and (ch.isalnum() or ch in "-·.&+_")
+        or ch in "〇·"
+    )
 
 
 def _continuation(folded: str, i: int, a: int, k: int) -> bool:
@@ -110,7 +119,7 @@ def scan_left(folded: str, a: int, floor: int, stops: set[int]) -> int:
             continue
         if i in stops and i != a:
             break
-        if stop_re.search(folded[max(0, i - 12):i]):
+        if stop_re.search(folded[max(0, i - 12) : i]):
             break
         if ch == ")":
             depth += 1
@@ -137,9 +146,13 @@ def _trailing_parens(folded: str, b: int) -> int:
         close = folded.find(")", b + 1, b + 20)
         if close < 0:
             break
-        content = folded[b + 1:close]
-        if not content or re.search(r"简称|下称|以下|称|[“”\"「」『』]|单位|亿|万|元|%|含|即|下同", content) \
-                or re.fullmatch(r"\d{4,6}", content) or "\n" in content:
+        content = folded[b + 1 : close]
+        if (
+            not content
+            or re.search(r"简称|下称|以下|称|[“”\"「」『』]|单位|亿|万|元|%|含|即|下同", content)
+            or re.fullmatch(r"\d{4,6}", content)
+            or "\n" in content
+        ):
             break
         b = close + 1
     return b
@@ -165,7 +178,7 @@ _PERIOD_ONLY = re.compile(r"(?:19|20)\d\d年(?:\d{1,2}月|第?[一二三四1-4]�
 def _valid(body: str, suffix: str, kind: str, quoted: bool, folded: str, s: int) -> bool:
     if len(body) < 2 or _PERIOD_ONLY.match(body):
         return False
-    labelled = bool(re.search(r"(?:名称|全称)\s*(?:[:：为是]|\t| {2,})\s*\Z", folded[max(0, s - 8):s]))
+    labelled = bool(re.search(r"(?:名称|全称)\s*(?:[:：为是]|\t| {2,})\s*\Z", folded[max(0, s - 8) : s]))
     marker = bool(MARKER_RE.search(body))
     if kind == "short":
         if suffix == "REIT":
@@ -187,14 +200,14 @@ def _valid(body: str, suffix: str, kind: str, quoted: bool, folded: str, s: int)
 def find_names(folded: str, original: str, title_end: int) -> list[NameHit]:
     """Every deal-name mention in the folded full text (title + "\\n" + text)."""
     hits: list[NameHit] = []
-    anchors = list(anchor_re().finditer(folded))
+    anchors = list(itertools.islice(anchor_re().finditer(folded), MAX_ANCHORS))
     ends = {m.end() for m in anchors}
     sufs = _suffixes()
     for m in anchors:
         a, b = m.start(), m.end()
         suffix = re.sub(r"\s+", "", m.group())
         typ, kind = sufs[suffix]
-        if suffix == "REIT" and folded[b:b + 1] in "sS":
+        if suffix == "REIT" and folded[b : b + 1] in "sS":
             continue
         s = scan_left(folded, a, 0, ends)
         body = re.sub(r"\s+", "", folded[s:a])
@@ -206,14 +219,24 @@ def find_names(folded: str, original: str, title_end: int) -> list[NameHit]:
         if suffix == "债券" and re.search(r"(?:公司|企业|金融|专项)\Z", body):
             continue  # handled by the longer suffix
         quoted = _quoted(folded, s)
-        if quoted and kind == "generic" and folded[b:b + 1] not in "”」』\"'》":
+        if quoted and kind == "generic" and folded[b : b + 1] not in "”」』\"'》":
             quoted = False  # the quote goes on past the name: a document title, not a deal
         if not _valid(body, suffix, kind, quoted, folded, s):
             continue
         e = _trailing_parens(folded, b)
         name = clean_name(original[s:e])
-        hit = NameHit(start=s, end=e, name=name, key=norm_key(name), suffix=suffix, type=typ,
-                      kind=kind, quoted=quoted, in_title=s < title_end, body=body)
+        hit = NameHit(
+            start=s,
+            end=e,
+            name=name,
+            key=norm_key(name),
+            suffix=suffix,
+            type=typ,
+            kind=kind,
+            quoted=quoted,
+            in_title=s < title_end,
+            body=body,
+        )
         _defined_aliases(folded, original, hit)
         hits.append(hit)
     return hits
@@ -228,14 +251,14 @@ _ALIAS_RE = re.compile(
 
 def _defined_aliases(folded: str, original: str, hit: NameHit) -> None:
     q = hit.end
-    if q < len(folded) and folded[q] in "”」』\"》":
+    if q < len(folded) and folded[q] in '”」』"》':
         q += 1
     m = _ALIAS_RE.match(folded, q)
     if not m:
         return
     for g in (1, 2):
         if m.group(g):
-            hit.aliases.append(original[m.start(g):m.end(g)].strip())
+            hit.aliases.append(original[m.start(g) : m.end(g)].strip())
             hit.alias_spans.append((m.start(g), m.end(g)))
 
 
@@ -256,15 +279,25 @@ def tail_key(key: str) -> tuple[str, str] | None:
     m = YEAR_RE.search(key)
     if not m or m.start() < 2:
         return None
-    return key[:m.start()], key[m.start():]
+    return key[: m.start()], key[m.start() :]
 
 
-GENERIC_ALIASES = re.compile(r"^(?:本|该|此)?(?:期|次)?(?:债券|专项计划|计划|基金|产品|票据|中期票据|证券|资产支持证券)$")
+GENERIC_ALIASES = re.compile(
+    r"^(?:本|该|此)?(?:期|次)?(?:债券|专项计划|计划|基金|产品|票据|中期票据|证券|资产支持证券)$"
+)
 
 
 def alias_generic(alias: str) -> bool:
     return bool(GENERIC_ALIASES.match(norm_key(alias))) or alias in lines("deal_stopwords.txt")
 
 
-__all__ = ["NameHit", "find_names", "alternation", "is_subsequence", "compact_chars", "strip_code",
-           "tail_key", "alias_generic"]
+__all__ = [
+    "NameHit",
+    "find_names",
+    "alternation",
+    "is_subsequence",
+    "compact_chars",
+    "strip_code",
+    "tail_key",
+    "alias_generic",
+]

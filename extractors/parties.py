@@ -63,13 +63,17 @@ def _prefix_trim_re() -> re.Pattern:
 
 _LEFT_STOP = re.compile(
     r"(?:由|以|是|经|通过|其中|同意|并|且|即|而|则|为|的|在|及其|从|对|向|将|与其|"
-    r"关于|显示|介绍|表示|认为|指出|其中)\Z")
+    r"关于|显示|介绍|表示|认为|指出|其中)\Z"
+)
 _ADVERBS = re.compile(r"(?:拟|将|已|同时|共同|分别|也|均|则|继续|正式|拟将|亦|还|依然|仍|再次|此次|本次)\Z")
 _RIGHT_STOP = re.compile(
     r"担任|作为|提供|负责|出具|发起|认购|全额|持有|拥有|发布|于\d|将|已|在|为|对|是|等|共同|联合|获得|"
-    r"通过|设立|承担|下属|自\d|向|就|给予|以|联席|独家|牵头|签署|与其|及其|合计|占|发行|申报")
-_ROLE_NOUN_SPLIT = re.compile(r"[、,/／]|(?<=公司)(?:和|与|及)|(?<=银行)(?:和|与|及)|(?<=证券)(?:和|与|及)|"
-                              r"(?<=集团)(?:和|与|及)|(?<=基金)(?:和|与|及)|(?<=资管)(?:和|与|及)|(?<=\))(?:和|与|及)")
+    r"通过|设立|承担|下属|自\d|向|就|给予|以|联席|独家|牵头|签署|与其|及其|合计|占|发行|申报"
+)
+_ROLE_NOUN_SPLIT = re.compile(
+    r"[、,/／]|(?<=公司)(?:和|与|及)|(?<=银行)(?:和|与|及)|(?<=证券)(?:和|与|及)|"
+    r"(?<=集团)(?:和|与|及)|(?<=基金)(?:和|与|及)|(?<=资管)(?:和|与|及)|(?<=\))(?:和|与|及)"
+)
 PRONOUNS = {"其", "公司", "本公司", "该公司", "发行人", "我公司", "集团", "本集团"}
 
 
@@ -97,7 +101,16 @@ def _trim_left(item: str, use_jieba: bool = True) -> str:
         item = item[last:]
     if use_jieba and len(item) > 6 and not full_org_end().search(item[:8]):
         toks = cut(item)
-        drop = set(lines("org_prefix_trim.txt")) | {"首次", "此外", "另外", "目前", "随后", "最终", "今年", "近期"}
+        drop = set(lines("org_prefix_trim.txt")) | {
+            "首次",
+            "此外",
+            "另外",
+            "目前",
+            "随后",
+            "最终",
+            "今年",
+            "近期",
+        }
         k = 0
         while k < len(toks) - 1 and (toks[k] in drop or re.fullmatch(r"[\d月日年号]+", toks[k])):
             k += 1
@@ -140,8 +153,8 @@ def org_right(folded: str, p: int, whole_line: bool = False) -> list[tuple[str, 
         run = run[: m.start()]
     if "的" in run:
         k = run.rfind("的")
-        run = run[k + 1:] if org_suffix_end().search(run) and len(run) - k > 3 else run[: run.find("的")]
-        if k + 1 <= len(folded[p:j]) and folded[p:p + len(run)] != run:
+        run = run[k + 1 :] if org_suffix_end().search(run) and len(run) - k > 3 else run[: run.find("的")]
+        if k + 1 <= len(folded[p:j]) and folded[p : p + len(run)] != run:
             p = p + k + 1
     run = _strip_unbalanced(run).rstrip("、,/")
     items = []
@@ -154,7 +167,7 @@ def org_right(folded: str, p: int, whole_line: bool = False) -> list[tuple[str, 
 def org_left(folded: str, q: int) -> list[tuple[str, tuple[int, int]]]:
     # skip adverbs and one alias parenthesis right before the verb
     while True:
-        m = _ADVERBS.search(folded[max(0, q - 4):q])
+        m = _ADVERBS.search(folded[max(0, q - 4) : q])
         if m:
             q -= len(m.group())
             continue
@@ -174,13 +187,15 @@ def org_left(folded: str, q: int) -> list[tuple[str, tuple[int, int]]]:
                 break
             depth -= 1
         elif ch in "、,":
-            if org_suffix_end().search(folded[max(0, i - 31):i - 1]) and not rw.search(folded[max(0, i - 12):i - 1] + "\x00"):
+            if org_suffix_end().search(folded[max(0, i - 31) : i - 1]) and not rw.search(
+                folded[max(0, i - 12) : i - 1] + "\x00"
+            ):
                 i -= 1
                 continue
             break
         elif not _is_name_char(ch):
             break
-        if depth == 0 and i < q and _LEFT_STOP.search(folded[max(0, i - 4):i]):
+        if depth == 0 and i < q and _LEFT_STOP.search(folded[max(0, i - 4) : i]):
             break
         i -= 1
     run = folded[i:q]
@@ -198,7 +213,9 @@ def org_left(folded: str, q: int) -> list[tuple[str, tuple[int, int]]]:
     return out
 
 
-_VERB_GAP = re.compile(r"(?:担任|作为|担当|出任)(?:(?!担任|作为|担当)[^，。；;,、\n“”]){0,80}?\Z|(?<![认以因])为(?:[^，。；;,\n]{0,14}的)?\Z")
+_VERB_GAP = re.compile(
+    r"(?:担任|作为|担当|出任)(?:(?!担任|作为|担当)[^，。；;,、\n“”]){0,80}?\Z|(?<![认以因])为(?:[^，。；;,\n]{0,14}的)?\Z"
+)
 _AFTER_ROLE = re.compile(r"(?:名称)?\s{0,2}(?:为|是|系|:|：)\s{0,3}|(?:名称)?(?:\t| {2,})")
 _FOLLOW = re.compile(r"[及和、][^，。；\n]{0,30}?的\s{0,2}[“「《\"]?|的\s{0,2}[“「《\"]?")
 
@@ -216,8 +233,7 @@ _NOT_ORG = re.compile(r"金额|规模|日期|名称|状态|代码|亿元|序号|
 
 
 def find_roles(folded: str) -> list[RoleHit]:
-    hits = [h for h in _find_roles(folded)
-            if not _NOT_ORG.search(h.org) and not role_word_re().search(h.org)]
+    hits = [h for h in _find_roles(folded) if not _NOT_ORG.search(h.org) and not role_word_re().search(h.org)]
     return hits
 
 
@@ -228,7 +244,7 @@ def _find_roles(folded: str) -> list[RoleHit]:
         rs, re_ = m.start(), m.end()
         role = _role_of(m.group())
         # (以下简称“管理人”) is an alias definition, handled elsewhere
-        if rs > 0 and folded[rs - 1] in "“\"「『":
+        if rs > 0 and folded[rs - 1] in '“"「『':
             continue
         fm = _FOLLOW.match(folded, re_)
         follow = fm.end() if fm else None
@@ -249,18 +265,24 @@ def _find_roles(folded: str) -> list[RoleHit]:
                 e2 = folded.find("\n", k)
                 e2 = n if e2 < 0 else e2
                 line = folded[k:e2].strip()
-                if line and all(_is_name_char(c) or c in "()、,/ " for c in line) and org_suffix_end().search(line):
+                if (
+                    line
+                    and all(_is_name_char(c) or c in "()、,/ " for c in line)
+                    and org_suffix_end().search(line)
+                ):
                     for org, span in org_right(folded, k, whole_line=True):
                         hits.append(RoleHit(org, span, role, rs, None))
             continue
         # the name, a verb, then the role noun
-        win = folded[max(0, rs - 100):rs]
+        win = folded[max(0, rs - 100) : rs]
         vm = _VERB_GAP.search(win)
         if vm:
             q = rs - (len(win) - vm.start())
             for org, span in org_left(folded, q):
                 hits.append(RoleHit(org, span, role, rs, follow))
-    for m in re.finditer(r"由([^，。；;\n“”]{2,80}?)(独家承销|联席主承销|主承销|承销|发起)(?!机构|人)", folded):
+    for m in re.finditer(
+        r"由([^，。；;\n“”]{2,80}?)(独家承销|联席主承销|主承销|承销|发起)(?!机构|人)", folded
+    ):
         if re.search(r"担任|作为|为", m.group(1)):
             continue
         role = {r[0]: r[1] for r in table("role_verbs.tsv")}[m.group(2)]

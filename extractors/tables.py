@@ -17,8 +17,10 @@ from .money import bare_number, find_money, unit_multiplier
 from .parties import role_map, role_word_re
 
 _SPLIT = {"|": re.compile(r"\|"), "\t": re.compile(r"\t+"), "  ": re.compile(r" {2,}")}
-_HEADER_WORD = re.compile(r"名称|简称|代码|机构|承销商|管理人|权益人|发行人|受托人|金额|规模|日期|时间|状态|利率|序号|排名|"
-                          r"分档|占比|评级|品种|场所|文号|上市|挂牌|起息")
+_HEADER_WORD = re.compile(
+    r"名称|简称|代码|机构|承销商|管理人|权益人|发行人|受托人|金额|规模|日期|时间|状态|利率|序号|排名|"
+    r"分档|占比|评级|品种|场所|文号|上市|挂牌|起息"
+)
 _UNIT_IN = re.compile(r"\((?:单位[:：])?\s*((?:万亿|亿|千万|百万|万)?(?:元|美元|港元))\s*\)")
 _UNIT_LINE = re.compile(r"单位\s*[:：]\s*((?:万亿|亿|千万|百万|万)?元)")
 
@@ -110,7 +112,7 @@ def _unit_for(folded: str, header: str, header_start: int) -> str | None:
     m = _UNIT_IN.search(header)
     if m:
         return m.group(1)
-    back = folded[max(0, header_start - 200):header_start]
+    back = folded[max(0, header_start - 200) : header_start]
     ms = list(_UNIT_LINE.finditer(back))
     return ms[-1].group(1) if ms else None
 
@@ -131,15 +133,21 @@ def find_tables(folded: str) -> list[Row]:
         vertical = False
         if d:
             cs = _cells(folded, ls, le, d)
-            if len(cs) >= 3 and sum(bool(_HEADER_WORD.search(c.text)) for c in cs) >= max(2, len(cs) // 2) \
-                    and not any(find_money(c.text) for c in cs):
+            if (
+                len(cs) >= 3
+                and sum(bool(_HEADER_WORD.search(c.text)) for c in cs) >= max(2, len(cs) // 2)
+                and not any(find_money(c.text) for c in cs)
+            ):
                 header = cs
         elif _HEADER_WORD.search(line) and len(line.strip()) <= 12:
             j = i
             cs = []
-            while j < len(lines) and folded[lines[j][0]:lines[j][1]].strip() and \
-                    len(folded[lines[j][0]:lines[j][1]].strip()) <= 12 and \
-                    _HEADER_WORD.search(folded[lines[j][0]:lines[j][1]]):
+            while (
+                j < len(lines)
+                and folded[lines[j][0] : lines[j][1]].strip()
+                and len(folded[lines[j][0] : lines[j][1]].strip()) <= 12
+                and _HEADER_WORD.search(folded[lines[j][0] : lines[j][1]])
+            ):
                 a, b = lines[j]
                 t = folded[a:b]
                 cs.append(Cell(t.strip(), a + len(t) - len(t.lstrip()), a + len(t.rstrip())))
@@ -154,7 +162,10 @@ def find_tables(folded: str) -> list[Row]:
         if not any(k == "name" for k, _ in kinds) and not any(k == "tranche" for k, _ in kinds):
             i += 1
             continue
-        units = [_unit_for(folded, c.text, ls) if k == "amount" else None for c, (k, _) in zip(header, kinds)]
+        units = [
+            _unit_for(folded, c.text, ls) if k == "amount" else None
+            for c, (k, _) in zip(header, kinds, strict=True)
+        ]
         n = len(header)
         body: list[list[Cell]] = []
         j = i + 1
@@ -168,7 +179,7 @@ def find_tables(folded: str) -> list[Row]:
                 elif flat and len(flat) % n == 0 and len(flat) >= n:
                     pass
                 j += 1
-            body = [flat[k:k + n] for k in range(0, len(flat) - n + 1, n)]
+            body = [flat[k : k + n] for k in range(0, len(flat) - n + 1, n)]
         else:
             pending: list[Cell] | None = None
             while j < len(lines):
@@ -193,7 +204,12 @@ def find_tables(folded: str) -> list[Row]:
                         joined = Cell(merged_last.text + first.text, merged_last.start, first.end)
                         cs = pending[:-1] + [joined] + cs[1:]
                     pending = None
-                if len(cs) < n and len(cs) >= 1 and j + 1 < len(lines) and not re.match(r"\s*(?:合计|总计|共)", t):
+                if (
+                    len(cs) < n
+                    and len(cs) >= 1
+                    and j + 1 < len(lines)
+                    and not re.match(r"\s*(?:合计|总计|共)", t)
+                ):
                     pending = cs
                     j += 1
                     continue
@@ -205,8 +221,9 @@ def find_tables(folded: str) -> list[Row]:
                 continue
             row = Row(name=None, tranche_table=tranche_table)
             row.is_total = bool(re.match(r"(?:合计|总计|共计)", cs[0].text)) or any(
-                re.fullmatch(r"合计|总计", c.text) for c in cs[:2])
-            for c, (k, klass), unit in zip(cs, kinds, units):
+                re.fullmatch(r"合计|总计", c.text) for c in cs[:2]
+            )
+            for c, (k, klass), unit in zip(cs, kinds, units, strict=True):
                 if k == "name":
                     row.name = c
                 elif k in ("issuer", "manager"):

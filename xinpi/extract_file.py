@@ -19,9 +19,28 @@ from typing import Any
 from xinpi.extractors.deals import extract_document
 
 COLUMNS = [
-    "doc_id", "deal_name", "aliases", "type", "asset_class", "scale_yuan", "scale_text", "scale_unit",
-    "scale_currency", "scale_amount", "scale_qualifier", "issuers", "managers", "exchange", "event",
-    "event_date", "date_text", "name_span", "scale_span", "issuer_spans", "manager_spans", "evidence",
+    "doc_id",
+    "deal_name",
+    "aliases",
+    "type",
+    "asset_class",
+    "scale_yuan",
+    "scale_text",
+    "scale_unit",
+    "scale_currency",
+    "scale_amount",
+    "scale_qualifier",
+    "issuers",
+    "managers",
+    "exchange",
+    "event",
+    "event_date",
+    "date_text",
+    "name_span",
+    "scale_span",
+    "issuer_spans",
+    "manager_spans",
+    "evidence",
     "evidence_span",
 ]
 
@@ -77,23 +96,41 @@ def _write_parquet(rows: list[dict], out: Path) -> None:
     import pyarrow.parquet as pq
 
     span = pa.list_(pa.int64())
-    schema = pa.schema([
-        ("doc_id", pa.string()), ("deal_name", pa.string()), ("aliases", pa.list_(pa.string())),
-        ("type", pa.string()), ("asset_class", pa.string()), ("scale_yuan", pa.float64()),
-        ("scale_text", pa.string()), ("scale_unit", pa.string()), ("scale_currency", pa.string()),
-        ("scale_amount", pa.float64()), ("scale_qualifier", pa.string()),
-        ("issuers", pa.list_(pa.string())), ("managers", pa.list_(pa.string())),
-        ("exchange", pa.string()), ("event", pa.string()), ("event_date", pa.string()),
-        ("date_text", pa.string()), ("name_span", span), ("scale_span", span),
-        ("issuer_spans", pa.list_(span)), ("manager_spans", pa.list_(span)), ("evidence", pa.string()),
-        ("evidence_span", span),
-    ])
+    schema = pa.schema(
+        [
+            ("doc_id", pa.string()),
+            ("deal_name", pa.string()),
+            ("aliases", pa.list_(pa.string())),
+            ("type", pa.string()),
+            ("asset_class", pa.string()),
+            ("scale_yuan", pa.float64()),
+            ("scale_text", pa.string()),
+            ("scale_unit", pa.string()),
+            ("scale_currency", pa.string()),
+            ("scale_amount", pa.float64()),
+            ("scale_qualifier", pa.string()),
+            ("issuers", pa.list_(pa.string())),
+            ("managers", pa.list_(pa.string())),
+            ("exchange", pa.string()),
+            ("event", pa.string()),
+            ("event_date", pa.string()),
+            ("date_text", pa.string()),
+            ("name_span", span),
+            ("scale_span", span),
+            ("issuer_spans", pa.list_(span)),
+            ("manager_spans", pa.list_(span)),
+            ("evidence", pa.string()),
+            ("evidence_span", span),
+        ]
+    )
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), out)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="xinpi extract", description="Extract deals from a JSON-lines file.")
-    ap.add_argument("input", type=Path, help="IN.jsonl: one document per line (doc_id, title, text, published_at)")
+    ap.add_argument(
+        "input", type=Path, help="IN.jsonl: one document per line (doc_id, title, text, published_at)"
+    )
     ap.add_argument("-o", "--output", type=Path, required=True, help="OUT.jsonl or OUT.parquet")
     args = ap.parse_args(argv)
     if not args.input.is_file():
@@ -109,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         with args.output.open("w", encoding="utf-8") as f:
             for r in rows:
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    print(f"xinpi extract: {stats['docs']} documents, {stats['mentions']} deal mentions, "
-          f"{stats['bad']} bad lines skipped, {time.perf_counter() - t0:.2f}s -> {args.output}", file=sys.stderr)
+    print(
+        f"xinpi extract: {stats['docs']} documents, {stats['mentions']} deal mentions, "
+        f"{stats['bad']} bad lines skipped, {time.perf_counter() - t0:.2f}s -> {args.output}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -44,11 +44,11 @@ def test_spans_index_the_combined_text():
         res = extract_document(d["doc_id"], d["title"], d["text"], _published(d.get("published_at")))
         for m in res.mentions:
             s, e = m["name_span"]
-            assert "".join(full[s:e].split()).strip("“”\"") .startswith("".join(m["deal_name"].split())[:2])
+            assert "".join(full[s:e].split()).strip('“”"').startswith("".join(m["deal_name"].split())[:2])
             if m["scale_span"]:
                 s, e = m["scale_span"]
                 assert full[s:e].strip() and full[s:e] in full
-            for (s, e), name in zip(m["issuer_spans"], m["issuers"], strict=False):
+            for s, e in m["issuer_spans"] + m["manager_spans"]:
                 assert 0 <= s < e <= len(full)
             s, e = m["evidence_span"]
             assert full[s:e] == m["evidence"]
@@ -59,11 +59,13 @@ def test_spans_index_the_combined_text():
 
 def test_multi_deal_document_links_each_amount_and_party():
     title = "两单知识产权ABS同日发行"
-    text = ("4月25日，两单产品同日在上海证券交易所发行，合计融资超3亿元。其中，“华泰-苏州工业园区知识产权3期资产支持专项计划”"
-            "发行规模近1.8亿元，由苏州元和科技融资租赁有限公司作为原始权益人；“东吴-苏州工业园区知识产权1期资产支持专项计划”"
-            "发行规模1.25亿元，原始权益人为苏州园科商业保理有限公司，计划管理人为东吴证券股份有限公司，"
-            "苏州元禾控股股份有限公司担任差额支付承诺人。园区已累计发行知识产权证券化产品9单、规模12.35亿元。")
-    res = extract_document("t1", title, text, dt.datetime(2025, 4, 26, tzinfo=dt.timezone.utc))
+    text = (
+        "4月25日，两单产品同日在上海证券交易所发行，合计融资超3亿元。其中，“华泰-苏州工业园区知识产权3期资产支持专项计划”"
+        "发行规模近1.8亿元，由苏州元和科技融资租赁有限公司作为原始权益人；“东吴-苏州工业园区知识产权1期资产支持专项计划”"
+        "发行规模1.25亿元，原始权益人为苏州园科商业保理有限公司，计划管理人为东吴证券股份有限公司，"
+        "苏州元禾控股股份有限公司担任差额支付承诺人。园区已累计发行知识产权证券化产品9单、规模12.35亿元。"
+    )
+    res = extract_document("t1", title, text, dt.datetime(2025, 4, 26, tzinfo=dt.UTC))
     by = {m["deal_name"]: m for m in res.mentions}
     a = by["华泰-苏州工业园区知识产权3期资产支持专项计划"]
     b = by["东吴-苏州工业园区知识产权1期资产支持专项计划"]
@@ -71,6 +73,8 @@ def test_multi_deal_document_links_each_amount_and_party():
     assert a["issuers"] == ["苏州元和科技融资租赁有限公司"] and a["managers"] == []
     assert b["scale_yuan"] == 125_000_000
     assert b["issuers"] == ["苏州园科商业保理有限公司"] and b["managers"] == ["东吴证券股份有限公司"]
-    assert a["exchange"] == "上海证券交易所" and a["event"] == "发行" and a["event_date"] == dt.date(2025, 4, 25)
+    assert (
+        a["exchange"] == "上海证券交易所" and a["event"] == "发行" and a["event_date"] == dt.date(2025, 4, 25)
+    )
     texts = {x["text"] for x in res.aggregates if x["what"] == "amount"}
     assert {"超3亿元", "12.35亿元"} <= texts

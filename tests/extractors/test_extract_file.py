@@ -4,8 +4,15 @@ import pyarrow.parquet as pq
 
 from xinpi.extract_file import main
 
-DOC = {"doc_id": "a1", "title": "t", "published_at": "2025-03-28T08:00:00+08:00",
-       "text": "昨日，“甲-乙知识产权2025年第1期资产支持专项计划”在深交所设立，发行规模３．１５亿元。原始权益人为甲乙有限公司。"}
+DOC = {
+    "doc_id": "a1",
+    "title": "t",
+    "published_at": "2025-03-28T08:00:00+08:00",
+    "text": (
+        "昨日，“甲-乙知识产权2025年第1期资产支持专项计划”在深交所设立，发行规模３．１５亿元。"
+        "原始权益人为甲乙有限公司。"
+    ),
+}
 
 
 def _write(tmp_path, lines):
@@ -24,7 +31,7 @@ def test_jsonl_out_and_bad_lines_skipped(tmp_path, capsys):
     assert r["doc_id"] == "a1" and r["scale_yuan"] == 315000000 and r["issuers"] == ["甲乙有限公司"]
     assert r["event"] == "设立" and r["event_date"] == "2025-03-27" and r["exchange"] == "深圳证券交易所"
     full = DOC["title"] + "\n" + DOC["text"]
-    assert full[r["scale_span"][0]:r["scale_span"][1]] == "３．１５亿元"
+    assert full[r["scale_span"][0] : r["scale_span"][1]] == "３．１５亿元"
     err = capsys.readouterr().err
     assert "3 bad lines skipped" in err and "in.jsonl:2" in err
 

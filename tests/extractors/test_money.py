@@ -28,7 +28,7 @@ def test_amounts_are_exact_yuan(text, yuan, qual):
     assert len(ms) == 1
     assert ms[0].yuan == yuan
     assert ms[0].qualifier == qual
-    assert text[ms[0].start:ms[0].end] == ms[0].text
+    assert text[ms[0].start : ms[0].end] == ms[0].text
 
 
 def test_other_currency_kept_not_converted():

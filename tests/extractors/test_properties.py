@@ -9,8 +9,32 @@ from hypothesis import strategies as st
 
 from xinpi.extractors.deals import extract_document
 
-WORDS = st.sampled_from(["资产支持专项计划", "有限公司", "原始权益人为", "计划管理人", "发行规模", "亿元", "（", "）",
-                         "“", "”", "\n", "  ", "|", "2025年", "第1期", "-", "担任", "的", "合计", "3.5", "１２", "億元"])
+WORDS = st.sampled_from(
+    [
+        "资产支持专项计划",
+        "有限公司",
+        "原始权益人为",
+        "计划管理人",
+        "发行规模",
+        "亿元",
+        "（",
+        "）",
+        "“",
+        "”",
+        "\n",
+        "  ",
+        "|",
+        "2025年",
+        "第1期",
+        "-",
+        "担任",
+        "的",
+        "合计",
+        "3.5",
+        "１２",
+        "億元",
+    ]
+)
 
 
 def _check(title: str, text: str) -> None:
@@ -23,7 +47,7 @@ def _check(title: str, text: str) -> None:
                 assert 0 <= s <= e <= len(full)
         for s, e in m["issuer_spans"] + m["manager_spans"]:
             assert 0 <= s < e <= len(full)
-        assert full[m["evidence_span"][0]:m["evidence_span"][1]] == m["evidence"]
+        assert full[m["evidence_span"][0] : m["evidence_span"][1]] == m["evidence"]
     for a in res.aggregates:
         s, e = a["span"]
         assert 0 <= s < e <= len(full)
@@ -42,8 +66,16 @@ def test_domain_fragments_never_raise(t, b):
 
 
 def test_absurd_inputs_are_linear():
-    cases = ["", "1" * 1_000_000, "有限公司" * 50_000, "资产支持专项计划" * 20_000,
-             "（" * 100_000, "“" + "甲" * 200_000, "2025年第1期" * 30_000, "发行规模" + "9" * 500_000 + "亿元"]
+    cases = [
+        "",
+        "1" * 1_000_000,
+        "有限公司" * 50_000,
+        "资产支持专项计划" * 20_000,
+        "（" * 100_000,
+        "“" + "甲" * 200_000,
+        "2025年第1期" * 30_000,
+        "发行规模" + "9" * 500_000 + "亿元",
+    ]
     for text in cases:
         t0 = time.perf_counter()
         _check("", text)
