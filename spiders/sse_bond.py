@@ -8,8 +8,22 @@ Referer from an SSE page, and it answers refusals and overload with HTTP 200 and
 that shape before it is believed. Relative PDF paths are joined to ``www.sse.com.cn`` (the query
 host does not serve them, a known bug in other crawlers).
 
-The helpers at the top (:func:`parse_jsonp`, :func:`rows_of`, :func:`gateway_request`,
-:func:`check_page`) are shared with :mod:`xinpi.spiders.sse_projects`.
+The helpers at the top (:func:`parse_jsonp`, :func:`rows_of`, :func:`check_page`,
+:class:`SseGatewayMixin`) are shared with :mod:`xinpi.spiders.sse_projects`.
+
+Settings (all optional):
+
+* ``XINPI_SSE_BOND_TYPES``: the ``bondType`` lists to read, one request chain each (a list, JSON
+  list or ``;``-separated string; an element may itself be a comma list). Default: ABS
+  (``CORPORATE_ASSET_BOND_BULLETIN``) and corporate bonds (``CORPORATE_BOND_BULLETIN,COMPANY_BOND_BULLETIN``).
+* ``XINPI_SSE_PAGE_SIZE`` (25): rows per page. ``XINPI_SSE_MAX_PAGES`` (200): pages per list, at most.
+* ``XINPI_SSE_REFERER``: the Referer sent to the gateway; default the bond-disclosure page on
+  ``bond.sse.com.cn``. (Tests set a foreign one to see the refusal.)
+* ``XINPI_SSE_ANSWER_RETRIES`` (1): how often a 200 answer that is an error object or broken JSON
+  is asked for again before it becomes a failure (HTTP errors use Scrapy's ``RETRY_TIMES``).
+* ``XINPI_SSE_FETCH_PDF`` (True): download each PDF for the text; off, the title is the text.
+* ``XINPI_SSE_PDF_HOST`` (``www.sse.com.cn``): host the relative PDF paths are joined to
+  (``static.sse.com.cn`` serves the same paths).
 """
 
 from __future__ import annotations

@@ -7,6 +7,14 @@ current status, so a daily crawl reads every page per ``BOND_TYPE`` and keeps th
 date (``PUBLISH_DATE``, else ``ACCEPT_DATE``) falls in the crawl window: run after run, each status
 change lands as its own :class:`~xinpi.items.ProjectItem`. Code-to-label maps live in
 ``data/sse_codes.json``.
+
+Settings (besides the gateway ones described in :mod:`xinpi.spiders.sse_bond`):
+
+* ``XINPI_SSE_PROJECT_TYPES``: ``BOND_TYPE`` codes to read, one chain each; default ``2`` (ABS),
+  ``0``, ``1``, ``3`` (小公募, 私募, 大公募).
+* ``XINPI_SSE_PROJECT_PAGE_SIZE`` (100): rows per page (the site's own page asks 100-200).
+* ``XINPI_SSE_PROJECTS_IN_WINDOW`` (True): keep only rows whose status date is in the window;
+  False yields the whole register as it stands (a one-off backfill).
 """
 
 from __future__ import annotations

@@ -90,15 +90,22 @@ def test_window_crawl_yields_every_row_once_with_its_fields(crawl, emulator):
 
 def test_bond_types_setting_selects_the_lists(crawl, emulator):
     types = ["LOCAL_GOVERNMENT_BOND_BULLETIN", "NON_PUBLIC_COMPANY_BOND_BULLETIN"]
-    result = crawl(
-        "sse_bond", args=WINDOW, settings={"XINPI_SSE_BOND_TYPES": types, "XINPI_SSE_FETCH_PDF": False}
-    )
+    settings = {
+        "XINPI_SSE_BOND_TYPES": types,
+        "XINPI_SSE_FETCH_PDF": False,
+        "XINPI_SSE_PDF_HOST": "static.sse.com.cn",
+    }
+    result = crawl("sse_bond", args=WINDOW, settings=settings)
     assert result.returncode == 0
-    assert sorted(d["doc_id"] for d in result.documents()) == sorted(
-        f"sse_bond:{b}" for b in expected_rows(types)
-    )
+    docs = result.documents()
+    want = expected_rows(types)
+    assert sorted(d["doc_id"] for d in docs) == sorted(f"sse_bond:{b}" for b in want)
     assert sorted(r.query["bondType"][0] for r in emulator.requests if r.host == QUERY) == sorted(types)
-    assert emulator.count("www.sse.com.cn") == 0  # no PDF fetches when switched off
+    assert emulator.count("www.sse.com.cn") == emulator.count("static.sse.com.cn") == 0  # no PDF fetches
+    for doc in docs:
+        row = want[doc["doc_id"].split(":")[1]]
+        assert urlsplit(doc["attachment_url"]).path == "/static.sse.com.cn" + row["url"]
+        assert doc["text"] == row["title"]
 
 
 def test_a_foreign_referer_is_refused_and_recorded(crawl, emulator):

@@ -85,18 +85,22 @@ def test_a_status_change_lands_as_a_second_row(crawl, emulator, as_of, tmp_path)
     assert sorted(second) == sorted(expected("2025-08-16", "2025-08-25", as_of=dt.date(2025, 8, 25)))
 
 
-def test_types_setting_and_500_retry(crawl, emulator):
+def test_types_setting_whole_register_and_500_retry(crawl, emulator):
     emulator.add_fault("status", host=QUERY, status=500, times=1)
     result = crawl(
         "sse_projects",
-        args={"since": "2025-07-01", "until": "2025-08-31"},
-        settings={"XINPI_SSE_PROJECT_TYPES": ["4"]},
+        args={"since": "2024-01-01", "until": "2024-01-31"},  # no status dates in here
+        settings={"XINPI_SSE_PROJECT_TYPES": ["4", "1"], "XINPI_SSE_PROJECTS_IN_WINDOW": False},
     )
     assert result.returncode == 0 and result.failures() == []
-    assert [r.status for r in emulator.requests if r.host == QUERY] == [500, 200]
-    assert [(i["project_id"], i["type"]) for i in result.items] == [
-        (n, "REIT") for n in expected("2025-07-01", "2025-08-31", types=["4"])
-    ]
+    statuses = [r.status for r in emulator.requests if r.host == QUERY]
+    assert sorted(statuses) == [200, 200, 500]
+    want = {r["BOND_NUM"]: r for r in sse.register_rows() if r["BOND_TYPE"] in ("4", "1")}
+    assert len(want) >= 2
+    assert sorted((i["project_id"], i["type"]) for i in result.items) == sorted(
+        (n, CODES["bond_type"][r["BOND_TYPE"]]) for n, r in want.items()
+    )
+    assert "REIT" in {i["type"] for i in result.items}
 
 
 def test_foreign_referer_and_garbage_are_recorded(crawl, emulator):
