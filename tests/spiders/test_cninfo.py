@@ -110,22 +110,32 @@ def test_keywords_from_the_setting_and_category_argument(crawl) -> None:
     assert len(expected) == 2  # 决议 alone would also match a 股东大会 row outside the categories
 
 
-def test_window_past_the_page_cap_is_sliced_by_month(crawl, emulator: Emulator) -> None:
-    # 2 rows x 2 pages reachable per query: the whole corpus needs month slices
-    result = crawl("cninfo", args={**WINDOW, "searchkey": ""},
-                   settings={"XINPI_CNINFO_PAGE_SIZE": 2, "XINPI_CNINFO_MAX_PAGES": 2})
-    assert set(by_id(result.documents())) == {f"cninfo:{r['announcementId']}" for r in site.rows()}
-    assert result.stats["xinpi/cninfo/sliced"] == 1
-    assert emulator.count("www.cninfo.com.cn", QUERY) == 1 + 24 + sum(
-        max(0, math.ceil(n / 2) - 1)
-        for n in _rows_per_month().values()
+def test_window_past_the_page_cap_is_sliced_by_month_then_by_day(crawl, emulator: Emulator) -> None:
+    # one row on one page reachable per query: the window is cut into months, and months holding
+    # more than one row into days
+    window = {"since": "2025-04-01", "until": "2025-06-30"}
+    result = crawl("cninfo", args={**window, "searchkey": ""},
+                   settings={"XINPI_CNINFO_PAGE_SIZE": 1, "XINPI_CNINFO_MAX_PAGES": 1})
+    in_window = [r for r in site.rows() if window["since"] <= r["date"] <= window["until"]]
+    assert set(by_id(result.documents())) == {f"cninfo:{r['announcementId']}" for r in in_window}
+    per_month = _rows_per_month(in_window)
+    crowded = [m for m, n in per_month.items() if n > 1]
+    assert crowded, "the fixture needs a month with several rows for this test"
+    assert result.stats["xinpi/cninfo/sliced"] == 1 + len(crowded)
+    days_in_crowded = sum(
+        (dt.date.fromisoformat(f"{m}-01") + dt.timedelta(days=32)).replace(day=1).toordinal()
+        - dt.date.fromisoformat(f"{m}-01").toordinal()
+        for m in crowded
     )
+    assert emulator.count("www.cninfo.com.cn", QUERY) == 1 + 3 + days_in_crowded
+    assert "xinpi/cninfo/capped" not in result.stats  # no single day holds two rows
 
 
-def _rows_per_month() -> dict[str, int]:
+def _rows_per_month(rows: list[dict[str, Any]]) -> dict[str, int]:
     months: dict[str, int] = {}
-    for r in site.rows():
+    for r in rows:
         months[r["date"][:7]] = months.get(r["date"][:7], 0) + 1
+    assert len({r["date"] for r in site.rows()}) == len(site.rows())  # one row per day
     return months
 
 
