@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["extract"]:  # its own parser, so `xinpi extract --help` shows its options
+        from xinpi.extract_file import main as extract_main
+
+        return extract_main(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
