@@ -28,6 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from xinpi.config import configure_offline_prefect
 from xinpi.pipelines.schema import DATASETS
@@ -50,6 +51,9 @@ DEDUP_KEYS: dict[str, tuple[str, ...]] = {
 }
 #: Among copies the first written wins (smallest run id), so compaction never changes which copy is seen.
 TIEBREAK = ("run_id",)
+
+#: Figures reported per dataset.
+FIGURES = ("partitions", "compacted", "skipped", "files_before", "files_after", "rows_before", "rows_after")
 
 #: Test hook: called with a step name ("staged", "published") so a test can simulate a kill there.
 CrashHook = Callable[[str], None]
@@ -217,7 +221,8 @@ def compact_partition(
     folder = files[0].parent.relative_to(store.root)
     final = folder / f"part-{run_id}-{seq:05d}.parquet"
     replace_files(store, run_id, merged, final, files, crash=crash)
-    return {"files_before": len(files), "rows_before": table.num_rows, "rows_after": merged.num_rows}
+    return {"files_before": len(files), "files_after": 1, "rows_before": table.num_rows,
+            "rows_after": merged.num_rows}
 
 
 def compact(
@@ -236,24 +241,25 @@ def compact(
         for dataset in datasets or sorted(DATASETS):
             if dataset not in DATASETS:
                 raise ValueError(f"unknown dataset {dataset!r}")
-            fig = dict.fromkeys(
-                ("partitions", "compacted", "files_before", "files_after", "rows_before", "rows_after"), 0
-            )
+            fig = dict.fromkeys(FIGURES, 0)
             for seq, (_, files) in enumerate(sorted(partition_files(store, dataset).items()), 1):
                 fig["partitions"] += 1
-                if len(files) < max(1, min_files):
+                done = None
+                if len(files) >= max(1, min_files):
+                    try:
+                        done = compact_partition(store, dataset, files, run_id, seq, crash=crash)
+                    except (pa.ArrowException, ValueError) as exc:
+                        # e.g. files of an older schema whose column type changed: left as they are
+                        logger.error("not compacting %s (%d files): %s", files[0].parent, len(files), exc)
+                        fig["skipped"] += 1
+                if done is None:  # untouched partition: its files and rows stay
                     rows = _count_rows(files)
-                    fig["files_before"] += len(files)
-                    fig["files_after"] += len(files)
-                    fig["rows_before"] += rows
-                    fig["rows_after"] += rows
-                    continue
-                done = compact_partition(store, dataset, files, run_id, seq, crash=crash)
-                fig["compacted"] += 1
-                fig["files_before"] += done["files_before"]
-                fig["files_after"] += 1
-                fig["rows_before"] += done["rows_before"]
-                fig["rows_after"] += done["rows_after"]
+                    done = {"files_before": len(files), "files_after": len(files),
+                            "rows_before": rows, "rows_after": rows}
+                else:
+                    fig["compacted"] += 1
+                for key, value in done.items():
+                    fig[key] += value
             report[dataset] = fig
     finally:
         store.release(run_id)
@@ -261,8 +267,6 @@ def compact(
 
 
 def _count_rows(files: list[Path]) -> int:
-    import pyarrow.parquet as pq
-
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
