@@ -31,6 +31,7 @@ class DocumentItem(scrapy.Item):
     version = scrapy.Field()
     mentions = scrapy.Field()
     aggregates = scrapy.Field()
+    extract_error = scrapy.Field()  # why extraction failed on this document, if it did
 
 
 class FailureItem(scrapy.Item):
@@ -39,6 +40,7 @@ class FailureItem(scrapy.Item):
     stage = scrapy.Field()  # "fetch" | "parse" | "date" | "pdf" | "body" | "pipeline"
     error = scrapy.Field()  # one line, human readable
     http_status = scrapy.Field()  # int or None
+    doc_id = scrapy.Field()  # the document concerned, when there is one
     at = scrapy.Field()  # datetime, tz-aware (UTC)
 
 
