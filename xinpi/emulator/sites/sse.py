@@ -78,6 +78,14 @@ def _paging(req: Request) -> tuple[int, int] | None:
     return page_no, page_size
 
 
+def _int_arg(req: Request, name: str, default: int) -> int:
+    """An echoed paging number; junk falls back to ``default`` (the answer must not crash)."""
+    try:
+        return int(req.arg(name) or default)
+    except ValueError:
+        return default
+
+
 def _envelope(req: Request, rows: list[dict[str, Any]], page_no: int, page_size: int,
               in_result: bool, in_data: bool) -> dict[str, Any]:
     total = len(rows)
@@ -92,11 +100,11 @@ def _envelope(req: Request, rows: list[dict[str, Any]], page_no: int, page_size:
         "jsonCallBack": req.arg("jsonCallBack") or None,
         "locale": "zh_CN",
         "pageHelp": {
-            "beginPage": int(req.arg("pageHelp.beginPage") or page_no),
-            "cacheSize": int(req.arg("pageHelp.cacheSize") or 1),
+            "beginPage": _int_arg(req, "pageHelp.beginPage", page_no),
+            "cacheSize": _int_arg(req, "pageHelp.cacheSize", 1),
             "data": page if in_data else None,
             "endDate": None,
-            "endPage": int(req.arg("pageHelp.endPage") or page_no),
+            "endPage": _int_arg(req, "pageHelp.endPage", page_no),
             "objectResult": None,
             "pageCount": math.ceil(total / page_size) if total else 0,
             "pageNo": page_no,
@@ -226,3 +234,36 @@ def _serve_pdf(req: Request) -> Response:
 
 for _host in PDF_HOSTS:
     route(_host, r"/disclosure/bond/announcement/.+\.pdf")(_serve_pdf)
+
+
+#: A PDF cut off after its first object: pypdf starts reading and fails (cninfo's broken files are
+#: HTML pages instead, so the two sources exercise both ways a PDF can be bad).
+TRUNCATED_PDF = (
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n" + b"\x00" * 64
+)
+
+
+def write_pdfs() -> None:
+    """Rewrite ``fixtures/sse_pdf`` from ``sse_bond.jsonl`` ``_body``/``_pdf`` (output is committed).
+
+    ``python -m xinpi.emulator.sites.sse``. No title line is drawn: the bodies already open with it,
+    and the spider tests compare the PDF text with ``_body``.
+    """
+    from pathlib import Path
+
+    from xinpi.emulator.make_pdfs import render_pdf
+
+    out = Path(__file__).resolve().parents[1] / "fixtures" / "sse_pdf"
+    out.mkdir(exist_ok=True)
+    for row in load("sse_bond"):
+        path = out / row["fileName"]
+        if row["_pdf"] == "ok":
+            path.write_bytes(render_pdf("", row["_body"]))
+        elif row["_pdf"] == "corrupt":
+            path.write_bytes(TRUNCATED_PDF)
+        else:
+            path.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    write_pdfs()
