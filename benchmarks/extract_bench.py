@@ -1,10 +1,17 @@
 """Benchmark: deal extraction vs jieba.lcut over the same text (dev corpus repeated to >= 5 MB).
 
-    .venv/bin/python benchmarks/extract_bench.py [--corpus tests/data/dev.jsonl] [--mb 5]
+    .venv/bin/python benchmarks/extract_bench.py [--corpus tests/data/dev.jsonl] [--mb 5] [--chunks 20]
 
-Prints both times and their ratio (target: extraction <= 0.5 x jieba). The corpus is repeated, as
-reposted news is in production, so the extractor's per-document cache takes effect; the distinct-
-document throughput (no cache) is printed as well so the figure is not mistaken for raw speed.
+Target: extraction time <= 0.5 x the time jieba.lcut needs to segment the same text.
+
+The measurement is honest about caching:
+- every repeated copy is a DISTINCT document: its text starts with a neutral line "#<copy number>",
+  so nothing keyed on the document (title, text) can serve a later copy;
+- ``deals.clear_caches()`` runs before every document (inside the timed loop), so no per-window
+  cache (organisation-name windows) carries work over from an earlier copy either;
+- jieba segments exactly the same distinct strings (title + "\\n" + text).
+The machine may be loaded by other processes, so both sides run interleaved in chunks and the ratio
+of the summed times is what counts.
 """
 
 from __future__ import annotations
@@ -19,10 +26,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def distinct_copies(docs: list[dict], mb: float) -> tuple[list[tuple[str, str, str]], int]:
+    """(doc_id, title, text) copies of ``docs`` until >= ``mb`` MB of text, each copy distinct."""
+    size = sum(len((d.get("title") or "") + "\n" + (d.get("text") or "")) for d in docs)
+    reps = int(mb * 1_000_000 // max(size, 1)) + 1
+    work = []
+    for r in range(reps):
+        for d in docs:
+            text = f"#{r}\n" + (d.get("text") or "")  # neutral leading line: a new document per copy
+            work.append((f"{d['doc_id']}#{r}", d.get("title") or "", text))
+    return work, reps
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=ROOT / "tests" / "data" / "dev.jsonl")
     ap.add_argument("--mb", type=float, default=5.0)
+    ap.add_argument("--chunks", type=int, default=20, help="interleaved chunks (evens out machine load)")
     args = ap.parse_args(argv)
 
     import jieba
@@ -32,40 +52,36 @@ def main(argv: list[str] | None = None) -> int:
 
     jieba.setLogLevel(logging.WARNING)
     docs = [json.loads(x) for x in args.corpus.open(encoding="utf-8") if x.strip()]
-    size = sum(len((d.get("title") or "") + "\n" + (d.get("text") or "")) for d in docs)
-    reps = int(args.mb * 1_000_000 // max(size, 1)) + 1
-    work = [d for _ in range(reps) for d in docs]
-    total = size * reps
+    work, reps = distinct_copies(docs, args.mb)
+    total = sum(len(t + "\n" + x) for _, t, x in work)
+    assert len({(t, x) for _, t, x in work}) == len(work), "copies must be distinct documents"
     jieba.lcut("预热")  # load both dictionaries before timing
     tokenizer()
+    deals.extract_document("warm", "", "预热：“甲乙2025年第1期资产支持专项计划”发行规模1亿元。")
 
-    deals._CACHE.clear()
-    t0 = time.perf_counter()
+    t_extract = t_jieba = 0.0
     n_mentions = 0
-    for i, d in enumerate(work):
-        res = deals.extract_document(f"{d['doc_id']}#{i}", d.get("title") or "", d.get("text") or "")
-        n_mentions += len(res.mentions)
-    t_extract = time.perf_counter() - t0
+    step = max(1, len(work) // max(1, args.chunks))
+    for c0 in range(0, len(work), step):
+        chunk = work[c0 : c0 + step]
+        t0 = time.perf_counter()
+        for doc_id, title, text in chunk:
+            deals.clear_caches()
+            n_mentions += len(deals.extract_document(doc_id, title, text).mentions)
+        t_extract += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _, title, text in chunk:
+            jieba.lcut(title + "\n" + text)
+        t_jieba += time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    for d in work:
-        jieba.lcut((d.get("title") or "") + "\n" + (d.get("text") or ""))
-    t_jieba = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    for d in docs:  # distinct documents, warm regexes, no cache
-        deals._extract(d.get("title") or "", d.get("text") or "", None)
-    t_raw = time.perf_counter() - t0
-
-    print(f"text: {total / 1e6:.2f} M chars ({len(work)} documents, {reps} x {len(docs)})")
-    print(f"extract: {t_extract:.2f} s ({n_mentions} mentions)")
-    print(f"jieba.lcut: {t_jieba:.2f} s")
-    print(f"ratio extract/jieba: {t_extract / t_jieba:.3f}  (target <= 0.5)")
-    print(
-        f"distinct-document throughput without cache: {size / t_raw / 1e6:.3f} M chars/s "
-        f"(jieba {total / t_jieba / 1e6:.3f} M chars/s)"
-    )
-    return 0 if t_extract <= 0.5 * t_jieba else 1
+    ratio = t_extract / t_jieba
+    ok = ratio <= 0.5
+    print(f"text: {total / 1e6:.2f} M chars ({len(work)} distinct documents, {reps} x {len(docs)})")
+    print("cache: none across documents (each copy distinct; deals.clear_caches() before every document)")
+    print(f"extract: {t_extract:.2f} s ({n_mentions} mentions, {total / t_extract / 1e6:.3f} M chars/s)")
+    print(f"jieba.lcut: {t_jieba:.2f} s ({total / t_jieba / 1e6:.3f} M chars/s)")
+    print(f"ratio extract/jieba: {ratio:.3f}  (target <= 0.5)  {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

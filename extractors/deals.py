@@ -27,7 +27,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -41,6 +40,7 @@ from .names import NameHit, alias_generic, compact_chars, find_names, is_subsequ
 from .parties import (
     PRONOUNS,
     RoleHit,
+    _trim_left,
     find_full_orgs,
     find_org_aliases,
     find_roles,
@@ -106,7 +106,7 @@ def extract_document(
     text = text if isinstance(text, str) else ""
     if not isinstance(published_at, dt.datetime):
         published_at = None
-    res = _cached(title, text, published_at)
+    res = _extract(title, text, published_at)
     return Extraction([_copy(d, doc_id) for d in res.mentions], [_copy(d, doc_id) for d in res.aggregates])
 
 
@@ -116,22 +116,13 @@ def _copy(d: dict, doc_id: str) -> dict:
     return out
 
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_MAX = 4096
+def clear_caches() -> None:
+    """Forget every content-keyed cache (benchmarks call this per document to measure cold work).
 
-
-def _cached(title: str, text: str, published_at: dt.datetime | None) -> Extraction:
-    """Identical documents (reposts, re-crawls) are extracted once per process."""
-    key = (title, text, published_at)
-    hit = _CACHE.get(key)
-    if hit is not None:
-        _CACHE.move_to_end(key)
-        return hit
-    res = _extract(title, text, published_at)
-    _CACHE[key] = res
-    if len(_CACHE) > _CACHE_MAX:
-        _CACHE.popitem(last=False)
-    return res
+    There is no whole-document cache: each call extracts afresh. Only small per-window caches
+    (organisation-name windows) exist, bounded in size.
+    """
+    _trim_left.cache_clear()
 
 
 def _extract(title: str, text: str, published_at: dt.datetime | None) -> Extraction:
