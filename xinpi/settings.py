@@ -45,19 +45,19 @@ XINPI_TOPIC_WORDS: list[str] = []
 # --- per-source knobs (each spider's docstring says more; defaults shown) --------------------------
 # Lists accept a Python list, a JSON list or a comma-separated string. Unset = the spider's default.
 XINPI_PDF_MAX_BYTES = 20 * 1024 * 1024  # attachment download cap; a larger PDF is a recorded failure
-XINPI_CNINFO_SEARCHKEYS = "资产支持;专项计划;公司债"  # title keywords, one query each
+# XINPI_CNINFO_SEARCHKEYS: title keywords, one query each ("资产支持;专项计划;公司债"); see spiders/cninfo.py
 XINPI_CNINFO_PAGE_SIZE = 30  # the real API caps pages at 30 rows
 XINPI_CNINFO_MAX_PAGES = 100  # past ~100 pages the real API repeats page 1: the window is sliced
-# XINPI_ZQRB_CHANNELS: empty: the spider's default channel list
-# XINPI_SSE_BOND_TYPES: empty: ABS + corporate bond announcement types
-# XINPI_SSE_PROJECT_TYPES: empty: ZQ_XMLB BOND_TYPE codes for ABS and bonds
+# XINPI_ZQRB_CHANNELS: the channel paths to read (see spiders/zqrb.py)
+# XINPI_SSE_BOND_TYPES: ABS + corporate bond announcement types
+# XINPI_SSE_PROJECT_TYPES: ZQ_XMLB BOND_TYPE codes for ABS and bonds
 # XINPI_SSE_PDF_HOST: "www.sse.com.cn"  # relative PDF paths are joined to this host, never query.sse
-# XINPI_SZSE_CHANNELS: empty: ["bondinfoNotice_disc"]
-# XINPI_SZSE_PROJECT_CATEGORIES: empty: the spider's zqlb codes (ABS first)
-# XINPI_SINA_LIDS: empty: [2516] 财经
-# XINPI_EASTMONEY_COLUMNS: empty: [1207]
-# XINPI_CS_CHANNELS: empty: the spider's default channels
-# XINPI_STCN_TYPES: empty: the spider's default list types
+# XINPI_SZSE_CHANNELS: ["bondinfoNotice_disc"]
+# XINPI_SZSE_PROJECT_CATEGORIES: the spider's zqlb codes (ABS first)
+# XINPI_SINA_LIDS: [2516] 财经
+# XINPI_EASTMONEY_COLUMNS: [1207]
+# XINPI_CS_CHANNELS: the spider's default channels
+# XINPI_STCN_TYPES: the spider's default list types
 
 # --- politeness and robustness ----------------------------------------------------------------
 USER_AGENT = "xinpi/0.1 (+https://github.com/xinpi; disclosure research crawler)"
