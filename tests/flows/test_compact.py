@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from flowdata import document, project, write_items
 
-from conftest import document, project, write_items
 from xinpi.flows.compact import (
     DEDUP_KEYS,
     compact,
@@ -84,6 +84,11 @@ def assert_compacted(data_dir: Path, before: dict[str, list[tuple]]) -> None:
         assert max(keys(data_dir, dataset).values()) == 1, dataset
         assert set(file_counts(data_dir, dataset)) == {1}, dataset
     assert not list((data_dir / ".staging").glob("*/*")), "journal or temp left behind"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
 
 
 @pytest.fixture

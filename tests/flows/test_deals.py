@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from flowdata import document, project, write_items
 
-from conftest import document, project, write_items
 from xinpi.flows.dealkey import UnionFind, deal_id, normalise_name, stage
 from xinpi.flows.deals import DEALS, assemble, build_deals, deals_flow, read_inputs, rebuild
 
@@ -55,6 +55,11 @@ def write_corpus(data_dir: Path) -> None:
         document("cninfo:3", "announcement", [mention(OTHER, "600000000", issuers=["银河融资租赁有限公司"])],
                  day=12),
     ])
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Build a small DATA_DIR with the real Parquet writer (the same schemas and layout a crawl leaves)."""
+"""Build a small DATA_DIR with the real Parquet writer (the same schemas and layout a crawl leaves).
+
+A plain module, not a conftest.py: test modules do ``from conftest import ...`` for tests/conftest.py,
+and a second conftest module would shadow it in a whole-suite run.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import scrapy
 from scrapy.utils.test import get_crawler
 
@@ -63,9 +66,4 @@ def project(project_id: str, name: str, status: str, updated: dt.date, **fields:
     )
     base.update(fields)
     return ProjectItem(**base)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
 
