@@ -46,3 +46,32 @@ def cache_dir() -> Path:
     except OSError:
         pass
     return d
+
+
+def anchored_finditer(
+    rx: re.Pattern,
+    anchor: re.Pattern,
+    text: str,
+    reach: int,
+    tail: int = 0,
+    start: int = 0,
+    end: int | None = None,
+):
+    """``rx.finditer(text)`` where every match ends at an ``anchor`` hit (+ at most ``tail`` chars
+    of lookahead) and starts at most ``reach`` chars before it.
+
+    WHY: a pattern with optional prefixes is tried at every position of a long text; running it only
+    on the short segments around its anchor characters gives the same matches for far less work.
+    """
+    end = len(text) if end is None else end
+    lo = hi = -1
+    for a in anchor.finditer(text, start, end):
+        p = a.start()
+        if hi >= 0 and p - reach <= hi:
+            hi = min(end, p + 1 + tail)
+            continue
+        if hi >= 0:
+            yield from rx.finditer(text, lo, hi)
+        lo, hi = max(start, p - reach), min(end, p + 1 + tail)
+    if hi >= 0:
+        yield from rx.finditer(text, lo, hi)

@@ -32,7 +32,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from ._resources import alternation, lines, table
+from ._resources import alternation, anchored_finditer, lines, table
 from .classify import asset_class, event, exchange, find_date
 from .linking import Linker, Mention
 from .money import Money, find_money
@@ -538,6 +538,14 @@ def _dedupe_parties(d: Deal) -> None:
 # ---------------------------------------------------------------- aggregates
 
 
+_AGG_COUNT_RE = re.compile(
+    r"(?:(?<![\d.])\d{1,6}|[两三四五六七八九十]{1,3})\s?(?:单|只|家|个|笔)(?![\u4e00-\u9fff]{0,1}元)"
+)
+_AGG_COUNT_ANCHOR = re.compile(r"[单只家个笔]")
+_AGG_SHARE_RE = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,4})?%")
+_PCT_ANCHOR = re.compile("%")
+
+
 def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> list[dict]:
     out = []
     agg = _agg_re()
@@ -563,10 +571,7 @@ def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> 
                 "span": [m.start, m.end],
             }
         )
-    for m in re.finditer(
-        r"(?:(?<![\d.])\d{1,6}|[两三四五六七八九十]{1,3})\s?(?:单|只|家|个|笔)(?![\u4e00-\u9fff]{0,1}元)",
-        folded,
-    ):
+    for m in anchored_finditer(_AGG_COUNT_RE, _AGG_COUNT_ANCHOR, folded, 12, 2):
         s0 = max(folded.rfind(c, 0, m.start()) for c in "。；\n") + 1
         scope = sorted({x.group() for x in agg.finditer(folded[s0 : m.start()])})
         if not scope:
@@ -583,7 +588,7 @@ def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> 
                 "span": [m.start(), m.end()],
             }
         )
-    for m in re.finditer(r"(?<![\d.])\d{1,3}(?:\.\d{1,4})?%", folded):
+    for m in anchored_finditer(_AGG_SHARE_RE, _PCT_ANCHOR, folded, 10):
         s0 = max(folded.rfind(c, 0, m.start()) for c in "。；，\n") + 1
         pre = folded[s0 : m.start()]
         if re.search(r"占比|份额|占", pre):

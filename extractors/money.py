@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ._resources import alternation, lines
+from ._resources import alternation, anchored_finditer, lines
 
 UNITS = {
     "万亿": Decimal(10) ** 12,
@@ -119,11 +119,18 @@ def parse_number(s: str) -> Decimal | None:
         return cn_number(s)
 
 
+# Every money match ENDS with one of these characters (a unit 万/亿, a currency ending 元/币, or the
+# trailing 人民币) and starts well within _REACH characters before it.
+_ANCHOR_RE = re.compile(r"[万亿元币]")
+_REACH = 80
+
+
 def find_money(folded: str, original: str | None = None, start: int = 0, end: int | None = None):
     """All money amounts in ``folded`` (a same-length fold of ``original``)."""
     original = original if original is not None else folded
+    end = len(folded) if end is None else end
     out: list[Money] = []
-    for m in MONEY_RE.finditer(folded, start, len(folded) if end is None else end):
+    for m in anchored_finditer(MONEY_RE, _ANCHOR_RE, folded, _REACH, 0, start, end):
         num = m.group("num")
         if not (m.group("unit") or m.group("cur2") or m.group("cur")):
             continue

@@ -19,6 +19,7 @@ from ._resources import alternation, lines, table
 from .textnorm import clean_name, norm_key
 
 _MAX_NAME = 120
+_WS_RE = re.compile(r"\s+")
 MAX_ANCHORS = 2000  # a document naming more deals than this is garbage; keep the time bounded
 YEAR_RE = re.compile(r"(?:19|20)\d\d(?:-(?:19|20)\d\d)?年")
 MARKER_RE = re.compile(
@@ -69,15 +70,26 @@ def _stop_re() -> re.Pattern:
     return re.compile("(?:" + "|".join(lines("deal_stopwords.txt")) + r"|(?<!资)本)\Z")
 
 
+@cache
+def _stop_last_chars() -> frozenset[str] | None:
+    """Last characters of the stop words: a stop can end at i only if folded[i-1] is one of them.
+
+    None (check every position) if a stop-word line does not end in a plain character.
+    """
+    out = {"本"}
+    for w in lines("deal_stopwords.txt"):
+        if not w or not ("\u4e00" <= w[-1] <= "\u9fff" or w[-1].isalnum()) or w[-2:-1] == "\\":
+            return None
+        out.add(w[-1])
+    return frozenset(out)
+
+
+_ASCII_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.&+_")
+
+
 def _is_name_char(ch: str) -> bool:
-    o = ord(ch)
-    return (
-        (0x4E00 <= o <= 0x9FFF)
-        or (0x3400 <= o <= 0x4DBF)
-        or ch.isascii()
-        and (ch.isalnum() or ch in "-·.&+_")
-        or ch in "〇·"
-    )
+    """CJK ideographs, ASCII letters/digits and a few joiners (hot: string compares only)."""
+    return "\u4e00" <= ch <= "\u9fff" or ch in _ASCII_NAME or "\u3400" <= ch <= "\u4dbf" or ch in "〇·"
 
 
 def _continuation(folded: str, i: int, a: int, k: int) -> bool:
@@ -99,6 +111,7 @@ def _continuation(folded: str, i: int, a: int, k: int) -> bool:
 def scan_left(folded: str, a: int, floor: int, stops: set[int]) -> int:
     """Start of the name body that ends at ``a``."""
     stop_re = _stop_re()
+    last = _stop_last_chars()
     i, depth = a, 0
     while i > floor and a - i < _MAX_NAME:
         j = i - 1
@@ -119,7 +132,7 @@ def scan_left(folded: str, a: int, floor: int, stops: set[int]) -> int:
             continue
         if i in stops and i != a:
             break
-        if stop_re.search(folded[max(0, i - 12) : i]):
+        if (last is None or folded[i - 1] in last) and stop_re.search(folded[max(0, i - 12) : i]):
             break
         if ch == ")":
             depth += 1
@@ -205,12 +218,12 @@ def find_names(folded: str, original: str, title_end: int) -> list[NameHit]:
     sufs = _suffixes()
     for m in anchors:
         a, b = m.start(), m.end()
-        suffix = re.sub(r"\s+", "", m.group())
+        suffix = _WS_RE.sub("", m.group())
         typ, kind = sufs[suffix]
         if suffix == "REIT" and folded[b : b + 1] in "sS":
             continue
         s = scan_left(folded, a, 0, ends)
-        body = re.sub(r"\s+", "", folded[s:a])
+        body = _WS_RE.sub("", folded[s:a])
         if suffix in ("资产支持证券", "资产支持票据"):
             if TRANCHE_END.search(body) or a in ends or not body:
                 continue
@@ -271,8 +284,11 @@ def is_subsequence(short: str, long: str) -> bool:
     return all(c in it for c in short)
 
 
+_CODE_RE = re.compile(r"\(\d{5,6}\)")
+
+
 def strip_code(key: str) -> str:
-    return re.sub(r"\(\d{5,6}\)", "", key)
+    return _CODE_RE.sub("", key) if "(" in key else key
 
 
 def tail_key(key: str) -> tuple[str, str] | None:

@@ -65,6 +65,8 @@ _LEFT_STOP = re.compile(
     r"(?:由|以|是|经|通过|其中|同意|并|且|即|而|则|为|的|在|及其|从|对|向|将|与其|"
     r"关于|显示|介绍|表示|认为|指出|其中)\Z"
 )
+# every _LEFT_STOP word ends in one of these: the regex runs only where one of them sits
+_LEFT_STOP_LAST = frozenset(w[-1] for w in _LEFT_STOP.pattern[3:-3].split("|"))
 _ADVERBS = re.compile(r"(?:拟|将|已|同时|共同|分别|也|均|则|继续|正式|拟将|亦|还|依然|仍|再次|此次|本次)\Z")
 _RIGHT_STOP = re.compile(
     r"担任|作为|提供|负责|出具|发起|认购|全额|持有|拥有|发布|于\d|将|已|在|为|对|是|等|共同|联合|获得|"
@@ -91,6 +93,20 @@ def _strip_unbalanced(s: str) -> str:
     return s
 
 
+_EXTRA_DROP = ("首次", "此外", "另外", "目前", "随后", "最终", "今年", "近期")
+
+
+@cache
+def _drop_words() -> frozenset[str]:
+    return frozenset(lines("org_prefix_trim.txt")) | frozenset(_EXTRA_DROP)
+
+
+@cache
+def _droppable_head_re() -> re.Pattern:
+    """Can the first jieba token of a window be dropped? (a drop word or a date-digit run)."""
+    return re.compile(r"[\d月日年号]|" + alternation(_drop_words()))
+
+
 @lru_cache(maxsize=8192)
 def _trim_left(item: str, use_jieba: bool = True) -> str:
     last = None
@@ -99,18 +115,16 @@ def _trim_left(item: str, use_jieba: bool = True) -> str:
             last = m.end()
     if last:
         item = item[last:]
-    if use_jieba and len(item) > 6 and not full_org_end().search(item[:8]):
+    if (
+        use_jieba
+        and len(item) > 6
+        and _droppable_head_re().match(item)
+        and not full_org_end().search(item[:8])
+    ):
+        # jieba only when the window starts with a droppable word or a date digit: otherwise its
+        # first token cannot be dropped and the cut would change nothing
         toks = cut(item)
-        drop = set(lines("org_prefix_trim.txt")) | {
-            "首次",
-            "此外",
-            "另外",
-            "目前",
-            "随后",
-            "最终",
-            "今年",
-            "近期",
-        }
+        drop = _drop_words()
         k = 0
         while k < len(toks) - 1 and (toks[k] in drop or re.fullmatch(r"[\d月日年号]+", toks[k])):
             k += 1
@@ -195,7 +209,12 @@ def org_left(folded: str, q: int) -> list[tuple[str, tuple[int, int]]]:
             break
         elif not _is_name_char(ch):
             break
-        if depth == 0 and i < q and _LEFT_STOP.search(folded[max(0, i - 4) : i]):
+        if (
+            depth == 0
+            and i < q
+            and folded[i - 1] in _LEFT_STOP_LAST
+            and _LEFT_STOP.search(folded[max(0, i - 4) : i])
+        ):
             break
         i -= 1
     run = folded[i:q]

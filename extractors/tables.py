@@ -22,6 +22,7 @@ _HEADER_WORD = re.compile(
     r"分档|占比|评级|品种|场所|文号|上市|挂牌|起息"
 )
 _UNIT_IN = re.compile(r"\((?:单位[:：])?\s*((?:万亿|亿|千万|百万|万)?(?:元|美元|港元))\s*\)")
+_GAP_RE = re.compile(r"\S {2,}\S")
 _UNIT_LINE = re.compile(r"单位\s*[:：]\s*((?:万亿|亿|千万|百万|万)?元)")
 
 
@@ -77,7 +78,7 @@ def _delim(line: str) -> str | None:
         return "|"
     if "\t" in line:
         return "\t"
-    if re.search(r"\S {2,}\S", line):
+    if "  " in line and _GAP_RE.search(line):
         return "  "
     return None
 
@@ -139,7 +140,7 @@ def find_tables(folded: str) -> list[Row]:
                 and not any(find_money(c.text) for c in cs)
             ):
                 header = cs
-        elif _HEADER_WORD.search(line) and len(line.strip()) <= 12:
+        elif len(line) <= 40 and len(line.strip()) <= 12 and _HEADER_WORD.search(line):
             j = i
             cs = []
             while (
