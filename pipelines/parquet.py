@@ -12,6 +12,22 @@ Rows are buffered and written every ``PARQUET_BATCH_SIZE`` items (and at close).
 mentions and its aggregates always travel in the same flush and are published by one journalled
 commit (mentions first, documents last), so the facts on disk are exactly those of the document
 versions on disk. See :mod:`xinpi.pipelines.store` for why no reader ever sees a partial file.
+
+Exact under concurrency. The crawl lock (:mod:`xinpi.pipelines.lock`) normally keeps a source to one
+crawl, but a deployment can fire twice or a lock be bypassed, and dedupe only compared with what was
+stored when it looked. So every flush is re-checked against the store as it is NOW, under the
+source's commit lock (``DATA_DIR/_state/locks/commit-<source>.lock``, held only for the re-check and
+the publish): the shared :func:`~xinpi.pipelines.dedupe.stored_index` reads just the files published
+since its last look, then
+
+* a document whose (doc_id, content_sha256) is stored already is dropped from the batch with its
+  mentions and aggregates (``xinpi/documents/dropped_concurrent``);
+* versions are numbered again against the current store, in batch order (a v1 stored meanwhile
+  with other content makes ours v2: ``xinpi/documents/renumbered``).
+
+Register rows get the same treatment on (register, project_id, status, updated_date)
+(``xinpi/projects/dropped_concurrent``). The batch is staged before the lock is taken and staged
+again only if the re-check changed it, so the lock is held for a few milliseconds per flush.
 """
 
 from __future__ import annotations
@@ -19,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +45,9 @@ from scrapy.crawler import Crawler
 
 from xinpi.config import data_dir
 from xinpi.items import DocumentItem, FailureItem, ProjectItem
+from xinpi.pipelines.dedupe import StoredIndexes, _DocState, project_key, stored_index
 from xinpi.pipelines.failures import failure_recorded, record_failure
+from xinpi.pipelines.lock import commit_lock_name, hold_locks
 from xinpi.pipelines.schema import (
     AGGREGATE_FIELDS,
     DATASETS,
@@ -40,7 +58,14 @@ from xinpi.pipelines.schema import (
     to_date,
     to_json,
 )
-from xinpi.pipelines.store import DataStore, Staged, new_run_id, partition_path, safe_name
+from xinpi.pipelines.store import (
+    DataStore,
+    Staged,
+    new_run_id,
+    partition_path,
+    partition_prefix,
+    safe_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +86,7 @@ class ParquetWriterPipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.store = DataStore(data_dir(settings.get("DATA_DIR")))
+        self.indexes: StoredIndexes = stored_index(crawler)
         self.run_id = safe_name(settings.get("XINPI_RUN_ID") or new_run_id())
         self.batch_size = max(1, settings.getint("PARQUET_BATCH_SIZE", 500))
         self._docs: list[_DocRows] = []
@@ -199,12 +225,70 @@ class ParquetWriterPipeline:
                         entry.doc["source"],
                     )
             batch, tables = good, _document_tables(good)
+        if not batch:
+            return
+        sources = sorted({e.doc["source"] for e in batch})
+        final = {"batch": batch}
+
+        def recheck() -> list[tuple[Path, pa.Table]] | None:
+            kept, renumbered = self._recheck_documents(batch)
+            if len(kept) == len(batch) and not renumbered:
+                return None
+            final["batch"] = kept
+            return _document_tables(kept)
+
         name = self._next_name()
-        if self._commit(tables, name, what=f"{len(batch)} documents"):
+        locks = [commit_lock_name("documents", src) for src in sources]
+        published = self._commit(tables, name, f"{len(batch)} documents", locks, recheck)
+        if published is None:
+            return
+        batch = final["batch"]
+        for src in sources:
+            self.indexes.documents(src).add(
+                [e.doc for e in batch if e.doc["source"] == src],
+                self._files_of(published, "documents", source=src),
+            )
+        if batch:
             stats = self.crawler.stats
             stats.inc_value("xinpi/documents/written", len(batch))
             stats.inc_value("xinpi/mentions", sum(len(e.mentions) for e in batch))
             stats.inc_value("xinpi/aggregates", sum(len(e.aggregates) for e in batch))
+
+    def _recheck_documents(self, batch: list[_DocRows]) -> tuple[list[_DocRows], int]:
+        """Drop what is stored now, number versions against the store (called under the locks)."""
+        for src in {e.doc["source"] for e in batch}:
+            self.indexes.documents(src).refresh()
+        work: dict[tuple[str, str], _DocState] = {}
+        kept: list[_DocRows] = []
+        dropped = renumbered = 0
+        for entry in batch:
+            doc = entry.doc
+            key = (doc["source"], doc["doc_id"])
+            if key not in work:
+                stored = self.indexes.documents(doc["source"]).states.get(doc["doc_id"])
+                work[key] = stored.copy() if stored else _DocState()
+            state = work[key]
+            sha = doc["content_sha256"]
+            if sha and sha in state.hashes:
+                dropped += 1
+                continue
+            version = state.version + 1
+            if version != doc["version"]:
+                logger.warning("%s: version %s stored meanwhile by another run; ours is version %d",
+                               doc["doc_id"], doc["version"], version)
+                for row in (doc, *entry.mentions, *entry.aggregates):
+                    row["version"] = version
+                renumbered += 1
+            state.add(version, sha)
+            kept.append(entry)
+        stats = self.crawler.stats
+        if dropped:
+            logger.warning("%d document(s) of this batch were stored meanwhile by another run: dropped",
+                           dropped)
+            stats.inc_value("xinpi/documents/dropped_concurrent", dropped)
+        if renumbered:
+            stats.inc_value("xinpi/documents/renumbered", renumbered)
+        return kept, renumbered
 
     def _flush_simple(self, dataset: str, attr: str) -> None:
         rows: list[dict[str, Any]] = getattr(self, attr)
@@ -212,23 +296,100 @@ class ParquetWriterPipeline:
         if not rows:
             return
         tables = _partitioned(dataset, rows)
-        if self._commit(tables, self._next_name(), what=f"{len(rows)} {dataset} rows"):
-            self.crawler.stats.inc_value(f"xinpi/{dataset}/written", len(rows))
+        if dataset != "projects":  # failures are events of this run: nothing to dedupe against
+            if self._commit(tables, self._next_name(), f"{len(rows)} {dataset} rows") is not None:
+                self.crawler.stats.inc_value(f"xinpi/{dataset}/written", len(rows))
+            return
+        registers = sorted({r["register"] for r in rows}, key=str)
+        final = {"rows": rows}
 
-    def _commit(self, tables: list[tuple[Path, pa.Table]], name: str, what: str) -> bool:
+        def recheck() -> list[tuple[Path, pa.Table]] | None:
+            kept = self._recheck_projects(rows)
+            if len(kept) == len(rows):
+                return None
+            final["rows"] = kept
+            return _partitioned("projects", kept)
+
+        locks = [commit_lock_name("projects", reg) for reg in registers]
+        published = self._commit(tables, self._next_name(), f"{len(rows)} projects rows", locks, recheck)
+        if published is None:
+            return
+        rows = final["rows"]
+        for reg in registers:
+            self.indexes.projects(reg).add(
+                [r for r in rows if r["register"] == reg],
+                self._files_of(published, "projects", register=reg),
+            )
+        if rows:
+            self.crawler.stats.inc_value("xinpi/projects/written", len(rows))
+
+    def _recheck_projects(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen: dict[str | None, set] = {}
+        kept = []
+        for row in rows:
+            reg = row["register"]
+            if reg not in seen:
+                index = self.indexes.projects(reg)
+                index.refresh()
+                seen[reg] = set(index.keys)
+            key = project_key(row["project_id"], row["status"], row["updated_date"])
+            if key in seen[reg]:
+                continue
+            seen[reg].add(key)
+            kept.append(row)
+        if len(kept) < len(rows):
+            logger.warning("%d register row(s) were stored meanwhile by another run: dropped",
+                           len(rows) - len(kept))
+            self.crawler.stats.inc_value("xinpi/projects/dropped_concurrent", len(rows) - len(kept))
+        return kept
+
+    def _files_of(self, published: list[Path], dataset: str, **partition: Any) -> list[str]:
+        prefix = Path(dataset) / partition_prefix(dataset, **partition)
+        rels = (p.relative_to(self.store.root) for p in published)
+        return [str(r) for r in rels if r.is_relative_to(prefix)]
+
+    def _commit(
+        self,
+        tables: list[tuple[Path, pa.Table]],
+        name: str,
+        what: str,
+        locks: list[str] | None = None,
+        recheck: Callable[[], list[tuple[Path, pa.Table]] | None] | None = None,
+    ) -> list[Path] | None:
+        """Stage, then under ``locks`` re-check (``recheck`` returns replacement tables, or None
+        when the batch stands) and publish. Returns the published files, None if nothing could be
+        written."""
+        staged: list[Staged] = []
+        try:
+            staged = self._stage(tables, name)
+            with hold_locks(self.store.root, locks or ()):
+                replacement = recheck() if recheck is not None else None
+                if replacement is not None:
+                    _unlink(staged)
+                    staged = []
+                    staged = self._stage(replacement, name)
+                return self.store.commit(self.run_id, staged, locks or ())
+        except OSError as exc:  # includes TimeoutError: a commit lock held for minutes
+            # Nothing of this flush is visible; the next run fetches these items again (not stored).
+            _unlink(staged)
+            logger.error("could not write %s (%s): %s", what, name, exc)
+            self.crawler.stats.inc_value("xinpi/failures/write")
+            return None
+
+    def _stage(self, tables: list[tuple[Path, pa.Table]], name: str) -> list[Staged]:
         staged: list[Staged] = []
         try:
             for folder, table in tables:
                 staged.append(self.store.stage(self.run_id, table, folder / name))
-            self.store.commit(self.run_id, staged)
-        except OSError as exc:
-            # Nothing of this flush is visible; the next run fetches these items again (not stored).
-            for s in staged:
-                s.tmp.unlink(missing_ok=True)
-            logger.error("could not write %s (%s): %s", what, name, exc)
-            self.crawler.stats.inc_value("xinpi/failures/write")
-            return False
-        return True
+        except BaseException:
+            _unlink(staged)
+            raise
+        return staged
+
+
+def _unlink(staged: list[Staged]) -> None:
+    for s in staged:
+        s.tmp.unlink(missing_ok=True)
 
 
 def _typed(dataset: str, row: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,10 @@ Why this shape:
   move is itself committed atomically *after* all temp files are complete, then the moves run. A
   process killed half-way leaves a journal that the next run (``recover``) replays, so documents and
   their mentions end up consistent; a process killed before the journal leaves only invisible temps.
+* Concurrent writers (a double-fired deployment, a lost crawl lock) are made exact by the writer, which
+  holds per-dataset commit locks (:mod:`xinpi.pipelines.lock`) while it re-checks and commits. The
+  journal names those locks, and ``recover`` takes them before replaying it: a journal whose writer
+  still holds its locks is a commit in progress, not a crash, and is left alone.
 * Files are published with ``os.link`` (fails if the name is taken) rather than ``os.replace`` (which
   would silently overwrite): a retried flow run that reuses its run id never clobbers earlier data.
 """
@@ -34,6 +38,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from xinpi.pipelines.lock import hold_locks
 from xinpi.pipelines.schema import DATASETS
 
 logger = logging.getLogger(__name__)
@@ -42,6 +47,8 @@ STAGING = ".staging"
 #: A temp file older than this belongs to a dead run (live temps exist for milliseconds).
 STALE_SECONDS = 3600
 COMPRESSION = "zstd"
+#: How long ``recover`` waits for a live writer's commit lock (commits take milliseconds).
+RECOVER_LOCK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -101,9 +108,17 @@ class DataStore:
 
     def stage(self, run_id: str, table: pa.Table, final: Path) -> Staged:
         """Write ``table`` to a temp file (fsynced) that will later be published as ``final``."""
-        tmp = self.staging_dir(run_id) / f"{uuid.uuid4().hex}.parquet.tmp"
+        for attempt in range(3):
+            tmp = self.staging_dir(run_id) / f"{uuid.uuid4().hex}.parquet.tmp"
+            try:
+                fh = open(tmp, "wb")
+            except FileNotFoundError:  # another run's recover() removed our (empty) folder just now
+                if attempt == 2:
+                    raise
+                continue
+            break
         try:
-            with open(tmp, "wb") as fh:
+            with fh:
                 pq.write_table(table, fh, compression=COMPRESSION)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -112,17 +127,23 @@ class DataStore:
             raise
         return Staged(tmp, self.root / final)
 
-    def commit(self, run_id: str, staged: Iterable[Staged]) -> list[Path]:
-        """Publish staged files in the given order, all or (after ``recover``) all: see module doc."""
+    def commit(self, run_id: str, staged: Iterable[Staged], locks: Iterable[str] = ()) -> list[Path]:
+        """Publish staged files in the given order, all or (after ``recover``) all: see module doc.
+
+        ``locks``: the commit locks the caller holds; recorded so that ``recover`` waits for them.
+        """
         staged = list(staged)
         if not staged:
             return []
         journal = self.staging_dir(run_id) / f"commit-{uuid.uuid4().hex}.json"
         moves = [[os.fspath(s.tmp.relative_to(self.root)), os.fspath(s.final.relative_to(self.root))]
                  for s in staged]
-        _write_atomic(journal, json.dumps({"run_id": run_id, "moves": moves}).encode())
+        entry: dict[str, Any] = {"run_id": run_id, "moves": moves}
+        if locks:
+            entry["locks"] = sorted(set(locks))
+        _write_atomic(journal, json.dumps(entry).encode())
         published = self._replay(moves)
-        journal.unlink()
+        journal.unlink(missing_ok=True)  # a concurrent recover() may have finished it for us
         _fsync_dir(journal.parent)
         return published
 
@@ -155,12 +176,20 @@ class DataStore:
         moved = 0
         for journal in sorted(staging.glob("*/commit-*.json")):
             try:
-                moves = json.loads(journal.read_text("utf-8"))["moves"]
+                entry = json.loads(journal.read_text("utf-8"))
+                moves = entry["moves"]
             except (OSError, ValueError, KeyError):
                 continue  # a journal is published atomically: an unreadable one is not ours
-            done = self._replay(moves)
+            try:
+                with hold_locks(self.root, entry.get("locks") or (), timeout=RECOVER_LOCK_SECONDS):
+                    if not journal.exists():  # its writer was alive and finished it meanwhile
+                        continue
+                    done = self._replay(moves)
+                    journal.unlink(missing_ok=True)
+            except TimeoutError as exc:
+                logger.warning("left %s for later: %s", journal, exc)
+                continue
             moved += len(done)
-            journal.unlink(missing_ok=True)
             if done:
                 logger.warning("recovered %d file(s) of an interrupted commit (%s)", len(done), journal)
         now = time.time()
@@ -188,15 +217,26 @@ class DataStore:
 
         Reads only those column chunks; files written before a column existed give nulls.
         """
-        schema, _ = DATASETS[dataset]
-        wanted = pa.schema([schema.field(c) for c in columns])
+        return self.read_files(dataset, columns, self.files(dataset, subdir))
+
+    def files(self, dataset: str, subdir: str | os.PathLike[str] | None = None) -> list[str]:
+        """Committed files of ``dataset`` (optionally one partition folder), relative to the root."""
         path = self.root / dataset / (subdir or "")
         if not path.is_dir():
+            return []
+        return sorted(
+            os.fspath(p.relative_to(self.root)) for p in path.rglob("*.parquet")
+            if not _hidden(p.relative_to(path))
+        )
+
+    def read_files(self, dataset: str, columns: list[str], files: Iterable[str]) -> pa.Table:
+        """Some columns of the given committed files (relative names, as :meth:`files` gives)."""
+        schema, _ = DATASETS[dataset]
+        wanted = pa.schema([schema.field(c) for c in columns])
+        paths = [os.fspath(self.root / f) for f in files]
+        if not paths:
             return wanted.empty_table()
-        files = sorted(str(p) for p in path.rglob("*.parquet") if not _hidden(p.relative_to(path)))
-        if not files:
-            return wanted.empty_table()
-        return ds.dataset(files, schema=wanted, format="parquet").to_table(columns=columns)
+        return ds.dataset(paths, schema=wanted, format="parquet").to_table(columns=columns)
 
 
 def _hidden(rel: Path) -> bool:

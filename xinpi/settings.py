@@ -33,7 +33,12 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "xinpi.pipelines.stats.StatsFileExtension": 500,
     "xinpi.pipelines.watermark.WatermarkExtension": 510,
+    "xinpi.pipelines.lock.CrawlLockExtension": 100,
 }
+# --- one crawl per source at a time (see pipelines/lock.py; flock: one host or a shared-lock FS) ----
+XINPI_LOCK_ENABLED = True  # False only to bypass on purpose; the commit re-check keeps data exact
+XINPI_LOCK_WAIT_SECONDS = 0.0  # 0: a crawl that finds its source locked closes at once ("locked")
+XINPI_LOCK_POLL_SECONDS = 1.0  # how often a waiting crawl tries the lock again
 
 # --- incremental crawling and focus (see spiders/base.py) --------------------------------------
 XINPI_INCREMENTAL = True  # skip stored documents, stop paging at a page of stored ones
