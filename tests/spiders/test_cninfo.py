@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import CrawlResult, run_crawl
+from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator
 from xinpi.emulator.sites import cninfo as site
 from xinpi.spiders.cninfo import DEFAULT_SEARCHKEYS, clean_title, day_slices, month_slices

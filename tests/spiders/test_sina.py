@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conftest import CrawlResult, run_crawl
+from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator
 from xinpi.emulator.sites import sina as site
 

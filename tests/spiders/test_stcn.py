@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from conftest import CrawlResult, run_crawl
+from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.fixtures import load
 from xinpi.emulator.server import Emulator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 
-from conftest import run_crawl
+from crawlkit import run_crawl
 from xinpi.middlewares import retry_after_seconds
 
 WINDOW = {"since": "2025-01-01", "until": "2025-12-31"}
