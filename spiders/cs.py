@@ -1,10 +1,16 @@
 """中国证券报 中证网 (www.cs.com.cn): static channel pages → article pages.
 
 Channels come from the ``XINPI_CS_CHANNELS`` setting (list of channel paths, default
-``["gppd/zqxw", "xwzx"]`` = 债市研究 and 要闻). Channel page 1 is ``/{channel}/``, page N+1 is
+``["gppd/zqxw"]`` = 债市研究; ``xwzx`` 要闻 is the other channel worth adding). One channel by default
+because every channel costs at least one listing request a night even when nothing is new, and the
+bond desk is where securitisation news lands. Channel page 1 is ``/{channel}/``, page N+1 is
 ``/{channel}/index_N.shtml``; the page count comes from the page's ``createPageHTML(count, …)`` call.
 Lists are newest first, so paging stops when a page's last item is older than the window start
 (the tail is used, not the head, so a pinned old item at the top cannot end the crawl early).
+
+Incremental: list entries already stored are not fetched again, and a page whose wanted entries
+(in the window, on topic) are all stored ends the paging (see :class:`XinpiSpider`). Entries whose
+title and summary miss every topic word are not fetched (``-a all=1`` turns the filter off).
 
 Pages are GBK or UTF-8 and some declare UTF-8 while being GBK: all decoding goes through
 :mod:`xinpi.spiders.html_text`. ``doc_id`` is ``cs:<numeric id>`` from ``t{YYYYMMDD}_{id}.html``.
@@ -25,7 +31,7 @@ from xinpi.spiders.base import XinpiSpider
 from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 
 HOST = "www.cs.com.cn"
-DEFAULT_CHANNELS = ["gppd/zqxw", "xwzx"]
+DEFAULT_CHANNELS = ["gppd/zqxw"]
 _ARTICLE_ID = re.compile(r"/t\d{8}_(\d+)\.s?html?$")
 _PAGE_COUNT = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)")
 _LABELLED = r"{label}\s*[:：]\s*(.+?)(?=\s+(?:来源|作者|记者|编辑|责任编辑|时间)\s*[:：]|$)"
@@ -34,6 +40,12 @@ _LABELLED = r"{label}\s*[:：]\s*(.+?)(?=\s+(?:来源|作者|记者|编辑|责�
 def _labelled(text: str, label: str) -> str:
     m = re.search(_LABELLED.format(label=label), text)
     return m.group(1).strip() if m else ""
+
+
+def doc_id_of(url: str) -> str:
+    """``cs:<numeric id>`` from an article URL or a list link (the same id either way)."""
+    m = _ARTICLE_ID.search(url)
+    return f"cs:{m.group(1) if m else url.rsplit('/', 1)[-1]}"
 
 
 class CsSpider(XinpiSpider):
@@ -70,6 +82,7 @@ class CsSpider(XinpiSpider):
                                response.status)
             return
         tail_date: dt.date | None = None
+        wanted: list[tuple[str, str, str, str]] = []  # (doc_id, href, title, listed_raw)
         for a in anchors:
             href = a.get("href")
             if not isinstance(href, str) or not href.strip():
@@ -80,6 +93,15 @@ class CsSpider(XinpiSpider):
             if listed and not since <= listed.date() <= until:
                 continue
             title = clean_line(a.h3.get_text()) if a.h3 else clean_line(a.get_text())
+            summary = clean_line(a.p.get_text()) if a.p else ""
+            if not self.on_topic(title, summary):
+                continue
+            wanted.append((doc_id_of(href.strip()), href, title, listed_raw))
+        if self.page_is_all_known([w[0] for w in wanted]):
+            return  # nothing new here, and older pages are older still
+        for doc_id, href, title, listed_raw in wanted:
+            if self.is_known(doc_id):
+                continue
             yield response.follow(
                 href, callback=self.parse_article, errback=self.on_error,
                 cb_kwargs={"channel": channel, "listed_title": title, "listed_raw": listed_raw},
@@ -125,12 +147,11 @@ class CsSpider(XinpiSpider):
         bylines = [clean_line(em.get_text()) for em in tree.select("div.artc_info em")]
         author = next((v for v in (_labelled(b, "作者") for b in bylines) if v), None)
         media = next((v for v in (_labelled(b, "来源") for b in bylines) if v), None)
-        m = _ARTICLE_ID.search(url)
         title_el = article.select_one("header h1") if article else None
         crumbs = [clean_line(a.get_text()) for a in tree.select("div.artc_route div a")]
         yield DocumentItem(
             self.document_defaults(
-                doc_id=f"cs:{m.group(1) if m else url.rsplit('/', 1)[-1]}",
+                doc_id=doc_id_of(url),
                 url=url,
                 title=clean_line(title_el.get_text()) if title_el else listed_title,
                 published_at=published,

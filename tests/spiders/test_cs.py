@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CrawlResult, run_crawl
+from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.fixtures import load
 from xinpi.emulator.server import Emulator
 
-FULL = {"since": "2025-01-01", "until": "2025-12-31"}
+FULL = {"since": "2025-01-01", "until": "2025-12-31", "all": "1"}  # all=1: no topic filter
+BOTH = {"XINPI_CS_CHANNELS": ["gppd/zqxw", "xwzx"]}  # the default reads 债市研究 only
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -27,7 +28,8 @@ def _fixture_id(doc_id: str) -> str:
 def full(emulator_server: Emulator, tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlResult, list]:
     """One crawl over the whole fixture year, shared by the field tests (crawls cost seconds)."""
     emulator_server.clear()
-    result = run_crawl("cs", emulator_server.url, tmp_path_factory.mktemp("cs-full"), args=FULL)
+    result = run_crawl("cs", emulator_server.url, tmp_path_factory.mktemp("cs-full"), args=FULL,
+                       settings=BOTH)
     return result, list(emulator_server.requests)
 
 
@@ -98,7 +100,7 @@ def test_full_window_walks_every_page(full) -> None:
 
 
 def test_window_keeps_only_its_dates_and_stops_paging(crawl, emulator: Emulator) -> None:
-    result = crawl("cs", args={"since": "2025-10-01", "until": "2025-11-19"})
+    result = crawl("cs", args={"since": "2025-10-01", "until": "2025-11-19", "all": "1"}, settings=BOTH)
     assert result.returncode == 0
     since, until = dt.date(2025, 10, 1), dt.date(2025, 11, 19)
     expected = {
@@ -142,3 +144,29 @@ def test_missing_article_is_a_fetch_failure(crawl, emulator: Emulator) -> None:
     failed = [f for f in result.failures() if f["url"].endswith("_7590030.html")]
     assert len(failed) == 1 and failed[0]["stage"] == "fetch" and failed[0]["http_status"] == 404
     assert "cs:7605512" in {d["doc_id"] for d in result.documents()}
+
+
+def test_default_reads_the_bond_channel_only(crawl, emulator: Emulator) -> None:
+    result = crawl("cs", args={"since": "2025-11-01", "until": "2025-11-30"})
+    assert result.returncode == 0
+    assert emulator.count("www.cs.com.cn", r"^/gppd/zqxw/$") == 1
+    assert emulator.count("www.cs.com.cn", r"^/xwzx/") == 0
+    assert {d["extra"]["channel"] for d in result.documents()} == {"gppd/zqxw"}
+
+
+def test_topic_filter_skips_off_topic_entries_without_fetching_them(crawl, emulator: Emulator) -> None:
+    window = {"since": "2025-11-01", "until": "2025-11-30"}
+    result = crawl("cs", args=window, settings={"XINPI_CS_CHANNELS": ["xwzx"]})
+    ids = {d["doc_id"] for d in result.documents()}
+    assert "cs:7590030" in ids  # 科技创新债券: on topic
+    assert "cs:7605512" not in ids  # 央行逆回购: no topic word in title or summary
+    assert emulator.count("www.cs.com.cn", r"_7605512\.html$") == 0  # not even fetched
+    assert emulator.count("www.cs.com.cn", r"_7588101\.html$") == 0  # the video page neither
+    assert emulator.count("www.cs.com.cn", r"_7575246\.html$") == 0  # undated entry, also off topic
+    assert result.stats.get("xinpi/topic/skipped") == 3
+    # all=1 turns the filter off: the same window then yields the off-topic article too
+    emulator.clear()
+    unfiltered = crawl("cs", args={**window, "all": "1"}, settings={"XINPI_CS_CHANNELS": ["xwzx"]},
+                       workdir=Path(str(result.data_dir.parent)) / "all")
+    assert "cs:7605512" in {d["doc_id"] for d in unfiltered.documents()}
+    assert "xinpi/topic/skipped" not in unfiltered.stats
