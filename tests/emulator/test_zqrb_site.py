@@ -67,7 +67,22 @@ def test_article_url_carries_date_folder_and_epoch_ms_id() -> None:
         m = re.fullmatch(r"/([a-z]+/[a-z]+)/(\d{4}-\d{2}-\d{2})/A(\d{13})\.html", a["path"])
         assert m and m.group(1) == a["channel"]
         assert m.group(2) == a["published_at"].date().isoformat()
-        assert dt.datetime.fromtimestamp(int(m.group(3)) / 1000, site.SHANGHAI) == a["published_at"]
+        if "published" in a:  # fixed-date articles: the id is the publication time in epoch ms
+            assert dt.datetime.fromtimestamp(int(m.group(3)) / 1000, site.SHANGHAI) == a["published_at"]
+
+
+def test_fresh_article_ids_do_not_depend_on_when_the_emulator_started() -> None:
+    """A live site's article keeps its id; a "3小时前" fixture must not mint a new one per start."""
+    fresh = [a for a in site.articles() if "published" not in a]
+    assert fresh
+    site.articles.cache_clear()
+    site._LOADED_AT, saved = site._LOADED_AT + dt.timedelta(hours=5), site._LOADED_AT
+    try:
+        again = {a["title"]: a["id"] for a in site.articles() if "published" not in a}
+    finally:
+        site._LOADED_AT = saved
+        site.articles.cache_clear()
+    assert again == {a["title"]: a["id"] for a in fresh}
 
 
 def test_article_page_structure(emulator: Emulator) -> None:

@@ -17,6 +17,7 @@ the info line is rendered relative to the request (``3小时前``, ``昨天 15:2
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import math
 from functools import cache
@@ -44,7 +45,10 @@ def articles() -> list[dict[str, Any]]:
             published = dt.datetime.combine(day, dt.time.fromisoformat(row["yesterday_at"]), SHANGHAI)
         else:
             published = dt.datetime.fromisoformat(row["published"]).astimezone(SHANGHAI)
-        aid = f"A{int(published.timestamp() * 1000):013d}"
+        if "published" in row:
+            aid = f"A{int(published.timestamp() * 1000):013d}"
+        else:  # a fresh article keeps its id from one emulator start to the next, as on the live site
+            aid = f"A{int(hashlib.sha1(row['title'].encode()).hexdigest()[:12], 16) % 10**13:013d}"
         path = f"/{row['channel']}/{published.date().isoformat()}/{aid}.html"
         out.append({**row, "published_at": published, "id": aid, "path": path})
     return sorted(out, key=lambda a: a["published_at"], reverse=True)
