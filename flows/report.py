@@ -41,7 +41,7 @@ def format_run(results: dict[str, dict[str, Any]], summary: dict[str, Any], data
     lines = ["", "This run, per source:"]
     lines.append(
         f"  {'source':<14}{'status':<8}{'requests':>9}{'new':>6}{'seen':>6}"
-        f"{'changed':>8}{'mentions':>9}{'failures':>9}"
+        f"{'changed':>8}{'mentions':>9}{'projects':>9}{'failures':>9}"
     )
     for source, r in sorted(results.items()):
         if r.get("status") != "ok":
@@ -49,7 +49,7 @@ def format_run(results: dict[str, dict[str, Any]], summary: dict[str, Any], data
             continue
         lines.append(
             f"  {source:<14}{'ok':<8}{r['requests']:>9}{r['documents_new']:>6}{r['documents_seen']:>6}"
-            f"{r['documents_changed']:>8}{r['mentions']:>9}{r['failures']:>9}"
+            f"{r['documents_changed']:>8}{r['mentions']:>9}{r.get('projects_new', 0):>9}{r['failures']:>9}"
         )
     lines += ["", f"The store at {data_dir}:"]
     for source, n in summary["documents_by_source"].items():
