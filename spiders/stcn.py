@@ -1,6 +1,8 @@
 """证券时报网 (www.stcn.com): the JSON article list → article pages.
 
-Types come from the ``XINPI_STCN_TYPES`` setting (default ``["finance", "kx"]`` = 金融 and 快讯).
+Types come from the ``XINPI_STCN_TYPES`` setting (default ``["finance"]`` = 金融; ``kx`` 快讯 is the
+other one worth adding). One type by default because each type costs a listing request a night even
+when nothing is new, and bond/ABS stories land in 金融.
 The list ``/article/list.html?type={id}&page={n}`` answers JSON only when the request carries
 ``X-Requested-With: XMLHttpRequest`` (otherwise an HTML fragment without times), so every list
 request sends it; a list that is not JSON is recorded as a parse failure. Items are newest first:
@@ -9,6 +11,10 @@ paging stops when a page is empty or its last item is older than the window star
 Every item in the window is read from its article page (author, outlet, tags and the full body live
 there). The article's printed time is the publish time; if it is unparseable, the list's epoch time
 is used instead (and noted in ``extra``). ``doc_id`` is ``stcn:<id>`` from ``/article/detail/{id}.html``.
+
+Incremental: list items already stored are not fetched again, and a page whose wanted items (in the
+window, on topic by title and ``content`` summary; ``-a all=1`` drops the filter) are all stored
+ends the paging.
 """
 
 from __future__ import annotations
@@ -27,9 +33,15 @@ from xinpi.spiders.base import SHANGHAI, XinpiSpider
 from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 
 HOST = "www.stcn.com"
-DEFAULT_TYPES = ["finance", "kx"]
+DEFAULT_TYPES = ["finance"]
 _DETAIL_ID = re.compile(r"/article/detail/(\d+)\.html")
 _XHR = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json, text/javascript, */*; q=0.01"}
+
+
+def doc_id_of(url: str) -> str:
+    """``stcn:<id>`` from an article URL or a list item's site-relative ``url`` (same id either way)."""
+    m = _DETAIL_ID.search(url)
+    return f"stcn:{m.group(1) if m else url.rsplit('/', 1)[-1]}"
 
 
 class StcnSpider(XinpiSpider):
@@ -72,6 +84,7 @@ class StcnSpider(XinpiSpider):
             return
         since, until = self.window()
         tail: dt.date | None = None
+        wanted: list[tuple[str, dict[str, Any]]] = []
         for item in items:
             if not isinstance(item, dict) or not item.get("url"):
                 self.logger.warning("%s: skipping list item without url: %r", response.url, item)
@@ -79,6 +92,14 @@ class StcnSpider(XinpiSpider):
             listed = self._epoch(item.get("time"))
             tail = listed.date() if listed else tail
             if listed and not since <= listed.date() <= until:
+                continue
+            if not self.on_topic(clean_line(item.get("title")), clean_line(item.get("content"))):
+                continue
+            wanted.append((doc_id_of(str(item["url"])), item))
+        if self.page_is_all_known([doc_id for doc_id, _ in wanted]):
+            return  # nothing new here, and older pages are older still
+        for doc_id, item in wanted:
+            if self.is_known(doc_id):
                 continue
             yield scrapy.Request(
                 self._absolute(response, str(item["url"])), callback=self.parse_article,
@@ -136,10 +157,9 @@ class StcnSpider(XinpiSpider):
         if image:
             extra["image"] = self._absolute(response, str(image))
         title_el = tree.select_one("div.detail-title")
-        m = _DETAIL_ID.search(url)
         yield DocumentItem(
             self.document_defaults(
-                doc_id=f"stcn:{m.group(1) if m else url.rsplit('/', 1)[-1]}",
+                doc_id=doc_id_of(url),
                 url=url,
                 title=clean_line(title_el.get_text()) if title_el else clean_line(listed.get("title")),
                 published_at=published,

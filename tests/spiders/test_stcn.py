@@ -10,8 +10,9 @@ from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.fixtures import load
 from xinpi.emulator.server import Emulator
 
-FULL = {"since": "2025-01-01", "until": "2025-12-31"}
-DEFAULT_TYPES = {"finance", "kx"}
+FULL = {"since": "2025-01-01", "until": "2025-12-31", "all": "1"}  # all=1: no topic filter
+DEFAULT_TYPES = {"finance", "kx"}  # what these tests read (the spider's own default is finance only)
+BOTH = {"XINPI_STCN_TYPES": ["finance", "kx"]}
 
 
 def _pages(requests: list) -> list[tuple[str, int]]:
@@ -26,7 +27,8 @@ def _paragraphs(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def full(emulator_server: Emulator, tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlResult, list]:
     emulator_server.clear()
-    result = run_crawl("stcn", emulator_server.url, tmp_path_factory.mktemp("stcn-full"), args=FULL)
+    result = run_crawl("stcn", emulator_server.url, tmp_path_factory.mktemp("stcn-full"), args=FULL,
+                       settings=BOTH)
     return result, list(emulator_server.requests)
 
 
@@ -87,7 +89,8 @@ def test_list_is_asked_as_xhr_and_paged_to_the_end(full) -> None:
 
 def test_window_keeps_only_its_dates_and_stops_paging(crawl, emulator: Emulator) -> None:
     since, until = dt.date(2025, 10, 1), dt.date(2025, 11, 20)
-    result = crawl("stcn", args={"since": since.isoformat(), "until": until.isoformat()})
+    result = crawl("stcn", args={"since": since.isoformat(), "until": until.isoformat(), "all": "1"},
+                   settings=BOTH)
     expected = {
         f"stcn:{r['id']}" for r in load("stcn")
         if r["type"] in DEFAULT_TYPES and r["broken"] != "no-body"
@@ -130,3 +133,14 @@ def test_empty_article_page_is_a_failure_and_the_crawl_goes_on(crawl, emulator: 
     failed = result.failures()
     assert len(failed) == 1 and failed[0]["url"].endswith("/3309876.html") and failed[0]["stage"] == "parse"
     assert len(result.documents()) == len([r for r in load("stcn") if r["type"] == "kx"]) - 1
+
+
+def test_default_reads_finance_and_skips_off_topic_items_unfetched(crawl, emulator: Emulator) -> None:
+    result = crawl("stcn", args={"since": "2025-10-01", "until": "2025-11-30"})
+    assert result.returncode == 0
+    assert {t for t, _ in _pages(emulator.requests)} == {"finance"}
+    ids = {d["doc_id"] for d in result.documents()}
+    assert {"stcn:3311207", "stcn:3278403"} <= ids  # 资产支持专项计划, ABS
+    assert "stcn:3312880" not in ids  # 银行理财: no topic word in title or summary
+    assert emulator.count("www.stcn.com", r"/(3312880|3296615)\.html$") == 0  # not fetched at all
+    assert result.stats.get("xinpi/topic/skipped") == 2
