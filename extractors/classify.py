@@ -81,12 +81,12 @@ def event(after_name: str, before_name: str = "") -> str:
     return "其他"
 
 
-_DATE_RE = re.compile(
-    r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+_DATE_RE = re.compile(  # the leading lookahead only skips positions no date can start at
+    r"(?=[\d昨今前])(?:(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
     r"|(?P<y2>(?:19|20)\d\d)-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
     r"|(?<![\d年])(?P<m3>\d{1,2})\s*月\s*(?P<d3>\d{1,2})\s*日"
     r"|(?P<rel>昨日|昨天|今日|今天|前天|前日)"
-    r"|(?<![\d-])(?P<m4>\d{2})-(?P<d4>\d{2})(?![\d-])"
+    r"|(?<![\d-])(?P<m4>\d{2})-(?P<d4>\d{2})(?![\d-]))"
 )
 
 

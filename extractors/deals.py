@@ -123,6 +123,7 @@ def clear_caches() -> None:
     (organisation-name windows) exist, bounded in size.
     """
     _trim_left.cache_clear()
+    norm_key.cache_clear()
 
 
 def _extract(title: str, text: str, published_at: dt.datetime | None) -> Extraction:

@@ -63,7 +63,16 @@ def _qual_re() -> str:
     return alternation(lines("qualifiers.txt"))
 
 
+def _first_chars() -> str:
+    """Characters a money match can start with: a qualifier's first char, 人/R/C (人民币 RMB CNY), a digit."""
+    chars = {q[0] for q in lines("qualifiers.txt")} | set("人RC零〇一二两三四五六七八九十百千")
+    return "".join(sorted(chars))
+
+
+# The leading lookahead is a pure guard (the same matches): most positions fail on one character
+# test instead of trying every qualifier of the alternation.
 MONEY_RE = re.compile(
+    rf"(?=[\d{re.escape(_first_chars())}])"
     rf"(?P<qual>(?:{_qual_re()})\s{{0,2}})?(?P<pre>(?:人民币|RMB|CNY)\s{{0,2}})?"
     rf"(?<![\d.,])(?P<num>{_NUM}|{_CNNUM})\s{{0,3}}(?P<more>多|余)?\s{{0,2}}"
     rf"(?:(?P<unit>{_UNIT})\s{{0,2}}(?P<cur>{_CUR})?|(?P<cur2>{_CUR}))"
@@ -122,7 +131,8 @@ def parse_number(s: str) -> Decimal | None:
 # Every money match ENDS with one of these characters (a unit 万/亿, a currency ending 元/币, or the
 # trailing 人民币) and starts well within _REACH characters before it.
 _ANCHOR_RE = re.compile(r"[万亿元币]")
-_REACH = 80
+# qualifier + 2 spaces + 人民币 + 2 spaces + the longest number (36) + 3 spaces + 多 + 2 spaces
+_REACH = max(len(q) for q in lines("qualifiers.txt")) + 2 + 3 + 2 + 36 + 3 + 1 + 2 + 2
 
 
 def find_money(folded: str, original: str | None = None, start: int = 0, end: int | None = None):

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from ._resources import alternation, lines, table
+from ._resources import alternation, anchored_finditer, lines, table
 from .names import _is_name_char
 from .segment import cut
 
@@ -354,10 +354,14 @@ _FULL_ORG_RE = re.compile(
 )
 
 
+# every match ends with 司 or 团 and is at most 1 + 40 + 6 characters long
+_FULL_ORG_ANCHOR = re.compile(r"[司团]")
+
+
 def find_full_orgs(folded: str) -> list[tuple[str, tuple[int, int]]]:
     """Organisation names with a legal-form suffix (for pronoun and short-name resolution)."""
     out = []
-    for m in _FULL_ORG_RE.finditer(folded):
+    for m in anchored_finditer(_FULL_ORG_RE, _FULL_ORG_ANCHOR, folded, 48):
         s = m.start()
         name = m.group()
         t = _trim_left(_strip_unbalanced(name), False) if len(name) > 4 else name

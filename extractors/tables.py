@@ -8,6 +8,7 @@ words and hand back cells with spans, so linking can attach them to the deal nam
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -125,8 +126,16 @@ def find_tables(folded: str) -> list[Row]:
         lines.append((pos, pos + len(raw)))
         pos += len(raw) + 1
     rows: list[Row] = []
+    # a header line (horizontal, or the first of a vertical run) always holds a header word:
+    # jump from one such line to the next instead of inspecting every line
+    starts = [a for a, _ in lines]
+    cand = sorted({bisect.bisect_right(starts, m.start()) - 1 for m in _HEADER_WORD.finditer(folded)})
     i = 0
     while i < len(lines):
+        c = bisect.bisect_left(cand, i)
+        if c == len(cand):
+            break
+        i = cand[c]
         ls, le = lines[i]
         line = folded[ls:le]
         d = _delim(line)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 from ._resources import table
 
@@ -54,6 +54,7 @@ def clean_name(s: str) -> str:
     return _NAME_STRIP.sub("", s).strip()
 
 
+@lru_cache(maxsize=8192)
 def norm_key(s: str) -> str:
     """Comparison key for names: NFKC, one dash, no whitespace or quote marks, simplified."""
     s = unicodedata.normalize("NFKC", s or "")
