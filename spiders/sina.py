@@ -14,6 +14,9 @@ Settings:
 
 The feed has no date filter: it is newest first, so paging stops at the first page whose items are
 all older than the window start (or that is short, empty, or the last allowed).
+
+Incremental: rows already stored are not fetched again, and a page whose wanted rows (in the window,
+on topic by ``title`` and ``intro``; ``-a all=1`` drops the filter) are all stored ends the paging.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class SinaSpider(XinpiSpider):
     list_retries = 1
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.window()  # fail fast on a bad since/until, and record the window even if no list answers
         for lid in int_list(self.settings.get("XINPI_SINA_LIDS", [2516])):
             yield self.list_request(lid, 1)
 
@@ -116,6 +120,7 @@ class SinaSpider(XinpiSpider):
 
         start, end = window_bounds(self.window())
         all_older = bool(rows)
+        wanted: list[tuple[str, dict[str, Any], dt.datetime | None]] = []
         for row in rows:
             if not isinstance(row, dict):
                 continue
@@ -128,8 +133,16 @@ class SinaSpider(XinpiSpider):
             if not url:
                 yield self.failure(response.url, "parse", f"roll row without url: {row.get('docid')}")
                 continue
+            if not self.on_topic(clean_line(row.get("title")), clean_line(row.get("intro"))):
+                continue
+            wanted.append((f"sina:{row.get('docid') or url}", row, listed))
+        if self.page_is_all_known([doc_id for doc_id, _, _ in wanted]):
+            return  # nothing new here, and older pages are older still
+        for doc_id, row, listed in wanted:
+            if self.is_known(doc_id):
+                continue
             yield scrapy.Request(
-                url,
+                row["url"],
                 callback=self.parse_article,
                 errback=self.on_error,
                 meta={"row": row, "lid": lid, "listed_at": listed},

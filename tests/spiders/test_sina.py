@@ -11,7 +11,9 @@ from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator
 from xinpi.emulator.sites import sina as site
 
-FULL = {"since": "2025-01-01"}  # until = today: the fresh (age_minutes) rows are in too
+# all=1: no topic filter, so every fixture row counts; until = today: the fresh (age_minutes) rows are in too
+FULL = {"since": "2025-01-01", "all": "1"}
+MID_MAY = {"since": "2025-05-10", "until": "2025-05-14", "all": "1"}
 SMALL_PAGES = {"XINPI_SINA_PAGE_SIZE": 3}
 API, ARTICLES = site.API_HOST, site.ARTICLE_HOST
 
@@ -98,7 +100,7 @@ def test_paging_asks_each_page_once_until_a_short_page(full) -> None:
 
 
 def test_window_keeps_its_documents_and_stops_at_the_first_all_older_page(crawl, emulator) -> None:
-    result = crawl("sina", args={"since": "2025-05-10", "until": "2025-05-14"}, settings=SMALL_PAGES)
+    result = crawl("sina", args=MID_MAY, settings=SMALL_PAGES)
     assert result.returncode == 0
     expected = _expected("2025-05-10", "2025-05-14")
     assert {d["doc_id"] for d in result.documents()} == set(expected) and len(expected) == 3
@@ -108,7 +110,7 @@ def test_window_keeps_its_documents_and_stops_at_the_first_all_older_page(crawl,
 
 
 def test_syndicated_channels_are_read_once_each(crawl, emulator) -> None:
-    result = crawl("sina", args={"since": "2025-05-01", "until": "2025-05-14"},
+    result = crawl("sina", args={"since": "2025-05-01", "until": "2025-05-14", "all": "1"},
                    settings={"XINPI_SINA_LIDS": [2516, 2517]})
     docs = result.documents()
     window = _expected("2025-05-01", "2025-05-14")
@@ -133,7 +135,7 @@ def test_faults_are_retried_or_recorded_and_the_crawl_goes_on(crawl, emulator) -
     emulator.add_fault("status", host=ARTICLES, path_regex="doc-inevqhax0837152", status=500, times=1)
     emulator.add_fault("status", host=ARTICLES, path_regex="doc-inevmtyc5518209", status=404, times=-1)
     emulator.add_fault("truncate", host=API, times=1)
-    result = crawl("sina", args={"since": "2025-05-10", "until": "2025-05-14"})
+    result = crawl("sina", args=MID_MAY)
     assert result.returncode == 0
     expected = set(_expected("2025-05-10", "2025-05-14")) - {"sina:comos:inevmtyc5518209"}
     assert {d["doc_id"] for d in result.documents()} == expected and "sina:comos:inevqhax0837152" in expected
@@ -148,7 +150,7 @@ def test_faults_are_retried_or_recorded_and_the_crawl_goes_on(crawl, emulator) -
 
 def test_a_list_page_broken_twice_is_skipped_and_the_next_page_read(crawl, emulator) -> None:
     emulator.add_fault("garbage", host=API, times=2)
-    result = crawl("sina", args={"since": "2025-05-10", "until": "2025-05-14"}, settings=SMALL_PAGES)
+    result = crawl("sina", args=MID_MAY, settings=SMALL_PAGES)
     assert result.returncode == 0
     # page 1 (the fresh rows and 05-14) is lost and recorded twice; pages 2 and 3 are still read
     expected = set(_expected("2025-05-10", "2025-05-14")) - {"sina:comos:inevrxkw6153708"}
@@ -161,9 +163,20 @@ def test_scrapy_list_shows_the_news_portal_spiders() -> None:
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from crawlkit import ROOT
 
     out = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=ROOT, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert {"sina", "eastmoney"} <= set(out.stdout.split())
+
+
+def test_topic_filter_skips_off_topic_rows_without_fetching_them(crawl, emulator) -> None:
+    result = crawl("sina", args={"since": "2025-05-10", "until": "2025-05-14"})
+    ids = {d["doc_id"] for d in result.documents()}
+    on_topic = {"sina:comos:inevrxkw6153708", "sina:comos:inevmtyc5518209"}  # 国债期货, 科创债
+    assert on_topic <= ids
+    assert "sina:comos:inevqhax0837152" not in ids  # 离岸人民币: no topic word
+    assert emulator.count(ARTICLES, r"doc-inevqhax0837152") == 0  # not even fetched
+    assert result.stats.get("xinpi/topic/skipped", 0) >= 1
+    assert len(ids) < len(_expected("2025-05-10", "2025-05-14"))  # all=1 (MID_MAY) keeps every one
