@@ -1,15 +1,30 @@
 """巨潮资讯 cninfo announcements: the hisAnnouncement query API plus the PDF each row points to.
 
-One query per search keyword (ABS and bond announcements are found by title keyword; there is no
-ABS category code), paged through the date window. The API answers at most ~100 pages of 30 rows
+Two ways to ask, because sources.md leaves the better one open:
+
+* **category mode (default)**: ONE query on ``category_gszq_szsh;category_qtrz_szsh`` (公司债 and
+  其他融资, where issuer bond and ABS announcements are filed; sources.md §1.3/§7) with no keyword,
+  titles kept by the topic filter (:meth:`XinpiSpider.on_topic`, off with ``all=1``). Chosen
+  because a quiet incremental run must cost one listing request, and the keyword route cannot do
+  that honestly: whether ``searchkey`` ORs or ANDs several terms is in conflict (§1.4: "AND" per
+  U27, OR terms per U02), so a combined ``资产支持 专项计划 公司债`` might silently return nothing.
+  A category filter is a plain ``;``-joined list the API documents (§1.1).
+* **keyword mode**: ``searchkey`` (argument, or the ``XINPI_CNINFO_SEARCHKEYS`` setting;
+  ``;``-joined) runs one query per keyword, as before; ``category`` narrows them if given. An empty
+  ``searchkey`` asks every announcement in one query (topic filter applies, as for category mode).
+
+Each query is paged through the date window. The API answers at most ~100 pages of 30 rows
 (pageNum >= 101 silently repeats page 1), so a window with more rows than that is re-asked month by
 month, then day by day. Rows found by several keywords are yielded once. Each row's PDF is
 downloaded (size-capped) and its text extracted; a PDF that cannot be read is a recorded failure
 while the announcement is still yielded with its listing metadata and the title as text.
 
-Arguments: ``since``/``until`` (base class), ``searchkey`` (``;``-joined keywords, default from
-``XINPI_CNINFO_SEARCHKEYS``; ``-a searchkey=`` with nothing queries every announcement),
-``category`` (``;``-joined category codes, default none), ``column`` (default ``szse``).
+Incremental (base class): a row already stored is not fetched again (no PDF request), and a page
+whose (on-topic) rows are all stored ends that query, before any slicing; ``refresh=1`` re-reads.
+
+Arguments: ``since``/``until``/``refresh``/``all`` (base class), ``searchkey``, ``category``
+(``;``-joined codes; default ``DEFAULT_CATEGORY`` in category mode, none in keyword mode),
+``column`` (default ``szse``).
 """
 
 from __future__ import annotations
@@ -32,7 +47,10 @@ from xinpi.items import DocumentItem, FailureItem
 from xinpi.spiders.base import XinpiSpider
 from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
+#: Keywords worth asking for in keyword mode (``-a searchkey=资产支持;专项计划;公司债``).
 DEFAULT_SEARCHKEYS = "资产支持;专项计划;公司债"
+#: 公司债 + 其他融资: the categories bond and ABS announcements are filed under (sources.md §1.3).
+DEFAULT_CATEGORY = "category_gszq_szsh;category_qtrz_szsh"
 DEFAULT_PDF_MAX_BYTES = 20 * 1024 * 1024
 QUERY_PATH = "/new/hisAnnouncement/query"
 _EM = re.compile(r"</?em>", re.IGNORECASE)
@@ -62,18 +80,31 @@ class CninfoSpider(XinpiSpider):
     name = "cninfo"
     kind = "announcement"
     searchkey: str | None = None
-    category: str = ""
+    category: str | None = None
     column: str = "szse"
 
     # --- configuration --------------------------------------------------------------------------
+    @property
+    def keyword_mode(self) -> bool:
+        """A ``searchkey`` argument or ``XINPI_CNINFO_SEARCHKEYS`` setting was given."""
+        return self.searchkey is not None or bool(self.settings.get("XINPI_CNINFO_SEARCHKEYS"))
+
     def searchkeys(self) -> list[str]:
-        """Keywords to query, one query each; [""] means one unfiltered query."""
+        """Keywords to query, one query each; [""] means one query without a keyword."""
+        if not self.keyword_mode:
+            return [""]
         raw: Any = self.searchkey
         if raw is None:
-            raw = self.settings.get("XINPI_CNINFO_SEARCHKEYS", DEFAULT_SEARCHKEYS)
+            raw = self.settings.get("XINPI_CNINFO_SEARCHKEYS")
         keys = raw if isinstance(raw, list | tuple) else str(raw).split(";")
         keys = [k.strip() for k in keys if k and k.strip()]
         return list(dict.fromkeys(keys)) or [""]
+
+    def categories(self) -> str:
+        """The ``category`` form value: the argument, else the bond categories in category mode."""
+        if self.category is not None:
+            return self.category
+        return "" if self.keyword_mode else DEFAULT_CATEGORY
 
     @property
     def page_size(self) -> int:
@@ -102,7 +133,7 @@ class CninfoSpider(XinpiSpider):
             "stock": "",
             "searchkey": key,
             "secid": "",
-            "category": self.category or "",
+            "category": self.categories(),
             "trade": "",
             "seDate": f"{since.isoformat()}~{until.isoformat()}",
             "sortName": "time",
@@ -151,6 +182,17 @@ class CninfoSpider(XinpiSpider):
                 yield self.failure(where, "parse", f"{type(exc).__name__}: {exc}", response.status)
             return
 
+        # a keyword query is topical already; without one, titles go through the topic filter
+        listed: list[tuple[Any, str]] = []
+        for row in rows:
+            aid = str(row.get("announcementId") or "") if isinstance(row, dict) else ""
+            if aid and not q["key"] and not self.on_topic(clean_title(row.get("announcementTitle"))):
+                continue
+            listed.append((row, aid))
+        if self.page_is_all_known([f"cninfo:{aid}" for _, aid in listed if aid]):
+            self.logger.info("%s: every row stored already, no further pages", where)
+            return
+
         capacity = self.page_size * self.max_pages
         if q["page"] == 1 and total > capacity and q["since"] < q["until"]:
             slices = month_slices(q["since"], q["until"])
@@ -167,7 +209,7 @@ class CninfoSpider(XinpiSpider):
             self.logger.warning("%s: %d rows on one day, only %d reachable", where, total, capacity)
             self.crawler.stats.inc_value("xinpi/cninfo/capped")
 
-        for row in rows:
+        for row, _ in listed:
             yield from self.parse_row(row, where)
         if data.get("hasMore") and rows and q["page"] < self.max_pages:
             yield self.query(q["key"], q["since"], q["until"], q["page"] + 1)
@@ -181,6 +223,8 @@ class CninfoSpider(XinpiSpider):
             self.crawler.stats.inc_value("xinpi/cninfo/duplicate_rows")
             return
         self._seen.add(aid)
+        if self.is_known(f"cninfo:{aid}"):
+            return
         www = self.host("www.cninfo.com.cn")
         raw_time = row.get("announcementTime")
         try:

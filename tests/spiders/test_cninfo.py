@@ -12,7 +12,8 @@ import pytest
 from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator
 from xinpi.emulator.sites import cninfo as site
-from xinpi.spiders.cninfo import DEFAULT_SEARCHKEYS, clean_title, day_slices, month_slices
+from xinpi.spiders.base import DEFAULT_TOPIC_WORDS
+from xinpi.spiders.cninfo import DEFAULT_CATEGORY, DEFAULT_SEARCHKEYS, clean_title, day_slices, month_slices
 
 WINDOW = {"since": "2025-01-01", "until": "2026-12-31"}
 QUERY = r"^/new/hisAnnouncement/query$"
@@ -27,6 +28,14 @@ def matching(*keys: str) -> dict[str, dict[str, Any]]:
     return {f"cninfo:{r['announcementId']}": r for r in site.rows() if any(k in r["title"] for k in keys)}
 
 
+def in_categories(*codes: str) -> dict[str, dict[str, Any]]:
+    return {f"cninfo:{r['announcementId']}": r for r in site.rows() if r["category"] in codes}
+
+
+def on_topic(row: dict[str, Any]) -> bool:
+    return any(w.upper() in row["title"].upper() for w in DEFAULT_TOPIC_WORDS)
+
+
 def by_id(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     ids = [d["doc_id"] for d in docs]
     assert len(ids) == len(set(ids)), "a document was yielded twice"
@@ -35,7 +44,7 @@ def by_id(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def default_crawl(emulator_server: Emulator, tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
-    """One crawl with the default keywords, shared by the tests that only read its output."""
+    """One crawl in the default (category) mode, shared by the tests that only read its output."""
     emulator_server.clear()
     result = run_crawl("cninfo", emulator_server.url, tmp_path_factory.mktemp("cninfo"), args=WINDOW)
     result.stats["_queries"] = emulator_server.count("www.cninfo.com.cn", QUERY)
@@ -43,16 +52,16 @@ def default_crawl(emulator_server: Emulator, tmp_path_factory: pytest.TempPathFa
     return result
 
 
-def test_default_keywords_find_every_matching_announcement_once(
+def test_default_is_one_category_query_finding_every_bond_and_abs_announcement(
     default_crawl: CrawlResult, emulator: Emulator
 ) -> None:
     result = default_crawl
     assert result.returncode == 0, result.log[-2000:]
     docs = by_id(result.documents())
-    expected = matching(*KEYS)
+    expected = in_categories(*DEFAULT_CATEGORY.split(";"))
     assert set(docs) == set(expected) and len(expected) >= 12
-    assert result.stats["xinpi/cninfo/duplicate_rows"] > 0  # 资产支持 and 专项计划 overlap
-    assert result.stats["_queries"] == len(KEYS)
+    assert expected == matching(*KEYS)  # the same announcements the three keyword queries find
+    assert result.stats["_queries"] == 1
 
     for doc_id, row in expected.items():
         doc = docs[doc_id]
@@ -88,11 +97,32 @@ def test_bad_and_missing_pdfs_are_recorded_failures(default_crawl: CrawlResult) 
     assert f"{corrupt['announcementId']}.PDF failed at pdf: not a PDF" in result.log
 
 
-def test_empty_searchkey_pages_through_everything(crawl, emulator: Emulator) -> None:
-    result = crawl("cninfo", args={**WINDOW, "searchkey": ""}, settings={"XINPI_CNINFO_PAGE_SIZE": 3})
+def test_empty_searchkey_with_all_pages_through_everything(crawl, emulator: Emulator) -> None:
+    result = crawl("cninfo", args={**WINDOW, "searchkey": "", "all": "1"},
+                   settings={"XINPI_CNINFO_PAGE_SIZE": 3})
     docs = by_id(result.documents())
     assert set(docs) == {f"cninfo:{r['announcementId']}" for r in site.rows()}
     assert emulator.count("www.cninfo.com.cn", QUERY) == math.ceil(len(site.rows()) / 3)
+
+
+def test_topic_filter_drops_off_topic_titles_before_their_pdf(crawl, emulator: Emulator) -> None:
+    # every category, no keyword: only titles holding a topic word are fetched and yielded
+    result = crawl("cninfo", args={**WINDOW, "searchkey": ""})
+    kept = {f"cninfo:{r['announcementId']}" for r in site.rows() if on_topic(r)}
+    dropped = [r for r in site.rows() if not on_topic(r)]
+    assert set(by_id(result.documents())) == kept and kept and len(dropped) >= 5
+    assert result.stats["xinpi/topic/skipped"] == len(dropped)
+    pdfs = {r.path.rsplit("/", 1)[1] for r in emulator.requests if r.host == "static.cninfo.com.cn"}
+    assert not pdfs & {f"{r['announcementId']}.PDF" for r in dropped}
+
+
+def test_three_keyword_queries_on_request_yield_each_row_once(crawl, emulator: Emulator) -> None:
+    result = crawl("cninfo", args={**WINDOW, "searchkey": DEFAULT_SEARCHKEYS},
+)
+    assert set(by_id(result.documents())) == set(matching(*KEYS))
+    assert result.stats["xinpi/cninfo/duplicate_rows"] > 0  # 资产支持 and 专项计划 overlap
+    assert emulator.count("www.cninfo.com.cn", QUERY) == len(KEYS)
+    assert "xinpi/topic/skipped" not in result.stats  # a keyword query is topical already
 
 
 def test_keyword_and_window_arguments(crawl) -> None:
@@ -114,7 +144,7 @@ def test_window_past_the_page_cap_is_sliced_by_month_then_by_day(crawl, emulator
     # one row on one page reachable per query: the window is cut into months, and months holding
     # more than one row into days
     window = {"since": "2025-04-01", "until": "2025-06-30"}
-    result = crawl("cninfo", args={**window, "searchkey": ""},
+    result = crawl("cninfo", args={**window, "searchkey": "", "all": "1"},
                    settings={"XINPI_CNINFO_PAGE_SIZE": 1, "XINPI_CNINFO_MAX_PAGES": 1})
     in_window = [r for r in site.rows() if window["since"] <= r["date"] <= window["until"]]
     assert set(by_id(result.documents())) == {f"cninfo:{r['announcementId']}" for r in in_window}
