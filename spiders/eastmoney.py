@@ -16,6 +16,9 @@ Settings:
 
 The list is newest first (``order=1``) with no date filter; paging stops at the first page whose
 items are all older than the window start (or that is short, empty, or the last allowed).
+
+Incremental: rows already stored are not fetched again, and a page whose wanted rows (in the window,
+on topic by ``title`` and ``summary``; ``-a all=1`` drops the filter) are all stored ends the paging.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class EastmoneySpider(XinpiSpider):
     list_retries = 1
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.window()  # fail fast on a bad since/until, and record the window even if no list answers
         for column in int_list(self.settings.get("XINPI_EASTMONEY_COLUMNS", [1207])):
             yield self.list_request(column, 1)
 
@@ -97,6 +101,7 @@ class EastmoneySpider(XinpiSpider):
 
         start, end = window_bounds(self.window())
         all_older = bool(rows)
+        wanted: list[tuple[str, str, dict[str, Any], dt.datetime | None]] = []
         for row in rows:
             if not isinstance(row, dict):
                 continue
@@ -108,6 +113,14 @@ class EastmoneySpider(XinpiSpider):
             url = row.get("url") or row.get("uniqueUrl")
             if not url:
                 yield self.failure(response.url, "parse", f"list row without url: {row.get('code')}")
+                continue
+            if not self.on_topic(clean_line(row.get("title")), clean_line(row.get("summary"))):
+                continue
+            wanted.append((f"eastmoney:{row.get('code') or url}", url, row, listed))
+        if self.page_is_all_known([w[0] for w in wanted]):
+            return  # nothing new here, and older pages are older still
+        for doc_id, url, row, listed in wanted:
+            if self.is_known(doc_id):
                 continue
             yield scrapy.Request(
                 url,

@@ -15,7 +15,8 @@ from xinpi.emulator.sites import eastmoney as site
 from xinpi.emulator.sites import sina as sina_site
 from xinpi.spiders.eastmoney import load_list_json
 
-FULL = {"since": "2025-01-01"}  # until = today: the fresh (age_minutes) rows are in too
+# all=1: no topic filter, so every fixture row counts; until = today: the fresh (age_minutes) rows are in too
+FULL = {"since": "2025-01-01", "all": "1"}
 SMALL_PAGES = {"XINPI_EASTMONEY_PAGE_SIZE": 4}
 API, ARTICLES = site.API_HOST, site.ARTICLE_HOST
 
@@ -83,7 +84,8 @@ def test_paging_asks_each_page_once_until_a_short_page(full) -> None:
 
 
 def test_window_keeps_its_documents_and_stops_at_the_first_all_older_page(crawl, emulator) -> None:
-    result = crawl("eastmoney", args={"since": "2025-05-13", "until": "2025-05-15"}, settings=SMALL_PAGES)
+    window = {"since": "2025-05-13", "until": "2025-05-15", "all": "1"}
+    result = crawl("eastmoney", args=window, settings=SMALL_PAGES)
     assert result.returncode == 0
     expected = _expected("2025-05-13", "2025-05-15")
     assert {d["doc_id"] for d in result.documents()} == set(expected) and len(expected) == 2
@@ -100,7 +102,7 @@ def test_faults_are_retried_or_recorded_and_the_crawl_goes_on(crawl, emulator) -
     emulator.add_fault("garbage", host=API, times=1)
     emulator.add_fault("status", host=ARTICLES, path_regex=codes[0], status=500, times=1)
     emulator.add_fault("status", host=ARTICLES, path_regex=codes[1], status=404, times=-1)
-    result = crawl("eastmoney", args={"since": "2025-05-01", "until": "2025-05-31"})
+    result = crawl("eastmoney", args={"since": "2025-05-01", "until": "2025-05-31", "all": "1"})
     assert result.returncode == 0
     assert {d["doc_id"] for d in result.documents()} == set(window) - {f"eastmoney:{codes[1]}"}
     failures = sorted(result.failures(), key=lambda f: f["stage"])
@@ -140,3 +142,15 @@ def test_jsonp_answers_are_read_like_json(emulator) -> None:
     assert text.startswith("jQuery3510_1715920201(")
     assert load_list_json(text) == json.loads(text[text.index("(") + 1 : text.rindex(")")])
     assert load_list_json(text + ";")["data"]["list"][0]["code"] == site.articles()[0]["code"]
+
+
+def test_topic_filter_skips_off_topic_rows_without_fetching_them(crawl, emulator) -> None:
+    result = crawl("eastmoney", args={"since": "2025-05-01", "until": "2025-05-31"})
+    titles = {d["title"] for d in result.documents()}
+    assert any("科技创新债券" in t for t in titles)
+    window = _expected("2025-05-01", "2025-05-31")
+    off_topic = [a for a in window.values() if "美联储" in a["title"]]
+    assert len(off_topic) == 1 and not any("美联储" in t for t in titles)
+    assert emulator.count(ARTICLES, off_topic[0]["code"]) == 0  # not even fetched
+    assert result.stats.get("xinpi/topic/skipped", 0) >= 1
+    assert len(titles) < len(window)  # with all=1 the same window yields every row (see above)
