@@ -4,6 +4,7 @@
     xinpi crawl [SOURCE ...]        crawl the real sites (or --emulator URL) into DATA_DIR
     xinpi extract IN.jsonl -o OUT   run the deal extractor over documents in a JSON-lines file
     xinpi emulator [--port P]       serve the site emulator until interrupted
+    xinpi serve                     run the schedules (nightly crawl, weekly re-scan, backfill, ...)
     xinpi sources                   list the spiders
 """
 
@@ -80,6 +81,26 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    configure_offline_prefect()
+    from xinpi.flows import deploy
+
+    jobs = deploy.jobs(str(data_dir(args.data_dir)), args.sources or spider_names(), args.emulator or "")
+    chosen = [j for j in jobs if not args.only or j.name in args.only]
+    unknown = sorted(set(args.only or []) - {j.name for j in jobs})
+    if unknown:
+        print(f"xinpi: unknown deployment(s) {', '.join(unknown)}; known: {', '.join(j.name for j in jobs)}",
+              file=sys.stderr)
+        return 2
+    for job in chosen:
+        when = f"cron {job.cron!r} {deploy.TIMEZONE}" if job.cron else "on demand"
+        print(f"{job.name:<16}{job.flow:<36}{when}", file=sys.stderr)
+    if args.list:
+        return 0
+    deploy.serve([j.to_deployment() for j in chosen], limit=args.limit)
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     print("\n".join(spider_names()))
     return 0
@@ -115,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     emu = sub.add_parser("emulator", help="serve the site emulator until interrupted")
     emu.add_argument("--port", type=int, default=8765)
     emu.set_defaults(func=cmd_emulator)
+
+    serve = sub.add_parser("serve", help="register the deployments and run their schedules until stopped")
+    serve.add_argument("--data-dir", help="where the Parquet goes (default: $DATA_DIR or ./data)")
+    serve.add_argument("--sources", nargs="*", help="spiders the crawls cover (default: all)")
+    serve.add_argument("--emulator", help="point the crawl deployments at a running site emulator")
+    serve.add_argument("--only", nargs="*", help="serve only these deployments (default: all)")
+    serve.add_argument("--limit", type=int, default=2, help="flow runs at a time in this process")
+    serve.add_argument("--list", action="store_true", help="print the deployments and exit")
+    serve.set_defaults(func=cmd_serve)
 
     sources = sub.add_parser("sources", help="list the spiders")
     sources.set_defaults(func=cmd_sources)
