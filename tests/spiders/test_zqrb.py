@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from crawlkit import CrawlResult, run_crawl
+from xinpi.emulator import fixtures
 from xinpi.emulator.server import Emulator
 from xinpi.emulator.sites import zqrb as site
+from xinpi.spiders.base import DEFAULT_TOPIC_WORDS
+from xinpi.spiders.story import story_id
 from xinpi.spiders.zqrb import DEFAULT_CHANNELS, split_info
 
 TODAY = dt.datetime.now(site.SHANGHAI).date().isoformat()
@@ -25,6 +28,10 @@ def readable(article: dict[str, Any]) -> bool:
     return bool(article.get("body")) and not article.get("missing")
 
 
+def on_topic(article: dict[str, Any]) -> bool:
+    return any(w.upper() in article["title"].upper() for w in DEFAULT_TOPIC_WORDS)
+
+
 def by_id(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     ids = [d["doc_id"] for d in docs]
     assert len(ids) == len(set(ids)), "a document was yielded twice"
@@ -34,9 +41,9 @@ def by_id(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def full_crawl(emulator_server: Emulator, tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
     emulator_server.clear()
-    # default channels: the fixture corpus has articles in each of them
-    assert sorted(DEFAULT_CHANNELS) == site.channels()
-    result = run_crawl("zqrb", emulator_server.url, tmp_path_factory.mktemp("zqrb"), args=WINDOW)
+    # every fixture channel, no topic filter: the awkward pages live outside the default channel
+    args = {**WINDOW, "channels": ",".join(site.channels()), "all": "1"}
+    result = run_crawl("zqrb", emulator_server.url, tmp_path_factory.mktemp("zqrb"), args=args)
     emulator_server.clear()
     return result
 
@@ -56,6 +63,7 @@ def test_every_readable_article_is_a_document(full_crawl: CrawlResult) -> None:
         assert doc["text"] == "\n".join(p for p in art["body"].split("\n") if p.strip())
         assert doc["media_name"] == art["source"] and doc["author"] == art["author"]
         assert doc["extra"]["channel"] == art["channel"]
+        assert doc["extra"]["story_id"] == story_id(doc["title"], doc["text"])
 
 
 def test_dates_in_every_printed_form(full_crawl: CrawlResult) -> None:
@@ -101,8 +109,41 @@ def test_bad_articles_are_recorded_failures(full_crawl: CrawlResult) -> None:
     assert f"{no_body['path']} failed at body" in full_crawl.log
 
 
+def test_default_channel_holds_the_bond_and_abs_news_and_the_filter_drops_the_rest(
+    crawl, emulator: Emulator
+) -> None:
+    assert DEFAULT_CHANNELS == ["jrjg/bank"]
+    deals = [a for a in site.articles() if a.get("corpus_id") and on_topic(a)]
+    assert len(deals) >= 8 and {a["channel"] for a in deals} == {"jrjg/bank"}
+    # the default channel plus an off-topic one: only on-topic titles are fetched
+    result = crawl("zqrb", args={**WINDOW, "channels": "jrjg/bank,gscy/qiyexinxi"})
+    listed = [a for a in site.articles() if a["channel"] in ("jrjg/bank", "gscy/qiyexinxi")]
+    dropped = [a for a in listed if not on_topic(a)]
+    assert len(dropped) >= 4
+    assert set(by_id(result.documents())) == {doc_id(a) for a in listed if on_topic(a) and readable(a)}
+    assert result.stats["xinpi/topic/skipped"] == len(dropped)
+    assert emulator.count("www.zqrb.cn", r"/A\d{13}\.html$") == len(listed) - len(dropped)
+    fetched = {r.path for r in emulator.requests}
+    assert not fetched & {a["path"] for a in dropped}
+
+
+def test_a_syndicated_copy_shares_the_story_id(full_crawl: CrawlResult) -> None:
+    # sina's copies of zqrb stories carry an 原标题/byline lead and a 来源 footer around the body
+    sina = {r["corpus_id"]: r for r in fixtures.load("sina") if r.get("corpus_id")}
+    docs = by_id(full_crawl.documents())
+    shared = [a for a in site.articles() if readable(a) and a.get("corpus_id") in sina]
+    assert len(shared) >= 2, "the zqrb and sina fixtures share too few stories"
+    ids = set()
+    for art in shared:
+        copy = sina[art["corpus_id"]]
+        text = "\n".join([*copy["lead"], copy["body"], *copy["footer"]])
+        assert docs[doc_id(art)]["extra"]["story_id"] == story_id(copy["title"], text)
+        ids.add(docs[doc_id(art)]["extra"]["story_id"])
+    assert len(ids) == len(shared)  # different stories, different ids
+
+
 def test_paging_stops_at_the_first_page_older_than_the_window(crawl, emulator: Emulator) -> None:
-    channel = "gscy/qiyexinxi"
+    channel = "jrjg/bank"
     listed = [a for a in site.articles() if a["channel"] == channel]
     assert len(listed) > 2 * site.LIST_PAGE_SIZE  # three list pages
     since = listed[site.LIST_PAGE_SIZE - 1]["published_at"].date()  # last item of page 1
@@ -119,7 +160,7 @@ def test_paging_stops_at_the_first_page_older_than_the_window(crawl, emulator: E
 
 
 def test_default_window_is_the_last_days(crawl, emulator: Emulator) -> None:
-    result = crawl("zqrb", args={"channels": "jrjg/bank,finance/hongguanjingji"})
+    result = crawl("zqrb", args={"channels": "jrjg/bank,finance/hongguanjingji", "all": "1"})
     fresh = {doc_id(a) for a in site.articles() if "age_minutes" in a or "yesterday_at" in a}
     assert set(by_id(result.documents())) == fresh and len(fresh) == 2
 
@@ -133,7 +174,8 @@ def test_http_errors_and_broken_pages(crawl, emulator: Emulator) -> None:
                        times=-1, status=404)
     emulator.add_fault("garbage", host="www.zqrb.cn", path_regex=garbage["path"], times=-1)
     emulator.add_fault("empty", host="www.zqrb.cn", path_regex=empty["path"], times=-1)
-    result = crawl("zqrb", args=WINDOW, settings={"XINPI_ZQRB_CHANNELS": ["jrjg/bank", "gscy/qiyexinxi"]})
+    result = crawl("zqrb", args={**WINDOW, "all": "1"},
+                   settings={"XINPI_ZQRB_CHANNELS": ["jrjg/bank", "gscy/qiyexinxi"]})
     assert result.returncode == 0
     docs = by_id(result.documents())
     page1 = [a for a in site.articles() if a["channel"] == "gscy/qiyexinxi"][: site.LIST_PAGE_SIZE]
