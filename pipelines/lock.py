@@ -177,7 +177,7 @@ class CrawlLockExtension:
             return
         lock = FileLock(lock_dir(self.root) / lock_file_name(spider.name))
         started = time.monotonic()
-        acquired = lock.try_acquire()
+        acquired = first_try = lock.try_acquire()
         while not acquired and time.monotonic() - started < self.wait:
             await _sleep(min(self.poll, self.wait - (time.monotonic() - started)))
             acquired = lock.try_acquire()
@@ -201,7 +201,7 @@ class CrawlLockExtension:
             "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         })
         stats.set_value("xinpi/lock", "acquired")
-        if waited >= self.poll:
+        if waited > 0 and not first_try:
             stats.set_value("xinpi/lock/waited_seconds", round(waited, 1))
             logger.info("crawl lock of %s acquired after waiting %.1f s", spider.name, waited)
 

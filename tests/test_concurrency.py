@@ -19,6 +19,7 @@ import pytest
 
 from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator
+from xinpi.pipelines.lock import FileLock, lock_dir
 
 SOURCE = "zqrb"
 ARGS = {"since": "2020-01-01", "until": "2026-12-31", "all": "1"}
@@ -95,7 +96,8 @@ def test_second_crawl_of_a_source_skips_while_the_first_runs(slow_articles, tmp_
     assert skipped.stats["finish_reason"] == "locked" and ran.stats["finish_reason"] == "finished"
     assert skipped.stats.get("downloader/request_count", 0) == 0  # skipped before fetching anything
     assert f"another crawl of {SOURCE} is running (pid " in skipped.log and "skipping" in skipped.log
-    assert skipped.stats["xinpi/lock/holder"]["pid"] != skipped.stats.get("pid", os.getpid())
+    holder = skipped.stats["xinpi/lock/holder"]
+    assert isinstance(holder["pid"], int) and holder["pid"] != os.getpid() and holder["source"] == SOURCE
     _assert_exact(data)
     assert _contents(data) == _contents(single_run)
     assert _mention_keys(data) == _mention_keys(single_run)
@@ -164,3 +166,26 @@ def test_crawl_killed_mid_way_then_rerun_equals_an_uninterrupted_run(slow_articl
     _assert_exact(data)
     assert _contents(data) == _contents(single_run)
     assert _mention_keys(data) == _mention_keys(single_run)
+
+
+def test_waiting_crawl_runs_once_the_lock_is_free_and_skips_if_it_never_is(emulator, tmp_path):
+    data = tmp_path / "data"
+    held = FileLock(lock_dir(data) / f"{SOURCE}.lock")
+    assert held.try_acquire()
+    held.write_holder({"pid": 4242, "host": "elsewhere", "started_at": "2025-01-01T00:00:00+00:00"})
+    t0 = time.monotonic()
+    gave_up = _crawl(emulator, tmp_path / "gave-up", data, XINPI_LOCK_WAIT_SECONDS=1.5,
+                     XINPI_LOCK_POLL_SECONDS=0.2)
+    assert gave_up.stats["xinpi/lock"] == "skipped" and gave_up.stats["finish_reason"] == "locked"
+    assert "another crawl of zqrb is running (pid 4242 on elsewhere" in gave_up.log
+    startup = time.monotonic() - t0  # a whole skipped crawl: start-up, 1.5 s of polling, close
+    assert startup >= 1.5
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(_crawl, emulator, tmp_path / "waited", data, XINPI_LOCK_WAIT_SECONDS=60,
+                             XINPI_LOCK_POLL_SECONDS=0.2)
+        time.sleep(startup + 1)  # the crawl is up and polling by now
+        held.release()
+        waited = future.result()
+    assert waited.stats["xinpi/lock"] == "acquired" and waited.stats["finish_reason"] == "finished"
+    assert waited.stats["xinpi/lock/waited_seconds"] > 0
+    assert waited.stats["xinpi/documents/written"] > 0
