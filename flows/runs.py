@@ -286,13 +286,14 @@ def markdown_summary(rows: Sequence[Mapping[str, Any]], run_id: str, data_dir: s
         f"{sum(_n(r, 'documents_failed') for r in ok)} failures recorded, "
         f"{sum(_n(r, 'mentions') for r in ok)} deal mentions.",
         "",
-        "| source | status | new | seen | changed | failed | 5xx | health |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| source | status | attempts | requests | new | seen | changed | failed | 5xx | health |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['source']} | {r.get('status')} | {_n(r, 'documents_new')} | {_n(r, 'documents_seen')} | "
-            f"{_n(r, 'documents_changed')} | {_n(r, 'documents_failed')} | {_n(r, 'responses_5xx')} | "
+            f"| {r['source']} | {r.get('status')} | {_n(r, 'attempts')} | {_n(r, 'requests')} | "
+            f"{_n(r, 'documents_new')} | {_n(r, 'documents_seen')} | {_n(r, 'documents_changed')} | "
+            f"{_n(r, 'documents_failed')} | {_n(r, 'responses_5xx')} | "
             f"{', '.join(r.get('health') or []) or 'ok'} |"
         )
     for r in failed:
