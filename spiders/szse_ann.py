@@ -12,6 +12,12 @@ Each notice's PDF (disc.static.szse.cn ``/download`` + ``attachPath``) is fetche
 text becomes the document text; a PDF that cannot be fetched or read is a ``pdf`` failure and the
 notice is still yielded with the list's title and summary as text.
 
+Incremental: a notice already stored is not yielded again and its PDF is not fetched; a page holding
+only stored notices ends the paging. Once a page has shown stored notices the rest are asked for one
+page at a time (each may be the last needed); a first crawl still asks for all pages at once.
+The bond channel is topical by itself, so it is not topic-filtered; notices from any other configured
+channel (``listedNotice_disc``) are kept only if their title or summary is on topic (``-a all=1``: all).
+
 Settings:
 ``XINPI_SZSE_CHANNELS`` (list, default ``["bondinfoNotice_disc"]``): channelCode values to crawl.
 ``XINPI_SZSE_PAGE_SIZE`` (int, default 50): rows per annList page.
@@ -43,6 +49,8 @@ PDF_HOST = "disc.static.szse.cn"
 LIST_PATH = "/api/disc/announcement/annList"
 DETAIL_PATH = "/disclosure/listed/bulletinDetail/index.html"
 DEFAULT_PDF_MAX_BYTES = 20 * 1024 * 1024
+#: Channels whose notices are all bond/ABS notices: no topic filter needed.
+TOPICAL_CHANNELS = frozenset({"bondinfoNotice_disc"})
 
 
 def settings_list(value: Any, default: list[str]) -> list[str]:
@@ -74,12 +82,19 @@ def _first(values: Any) -> str | None:
     return str(values) if values not in (None, "") else None
 
 
+#: What parse_row yields for a stored notice, so parse_list can tell a steady-state page from a first one.
+_KNOWN = object()
+
+
 class SzseAnnSpider(XinpiSpider):
     name = "szse_ann"
     kind = "announcement"
+    topic_filtered = False  # the default bond channel is topical; see start() for other channels
 
     async def start(self) -> AsyncIterator[JsonRequest]:
-        for channel in settings_list(self.settings.get("XINPI_SZSE_CHANNELS"), ["bondinfoNotice_disc"]):
+        channels = settings_list(self.settings.get("XINPI_SZSE_CHANNELS"), ["bondinfoNotice_disc"])
+        self.topic_filtered = any(c not in TOPICAL_CHANNELS for c in channels)
+        for channel in channels:
             yield self.list_request(channel, 1)
 
     # --- requests -----------------------------------------------------------------------------
@@ -98,7 +113,9 @@ class SzseAnnSpider(XinpiSpider):
             "Accept": "application/json, text/javascript, */*; q=0.01",
         }
 
-    def list_request(self, channel: str, page: int) -> JsonRequest:
+    def list_request(self, channel: str, page: int, pages: int = 0) -> JsonRequest:
+        """Page ``page`` of ``channel``; ``pages`` > 0 (known from page 1) means: ask for the next page
+        only after this one is read (incremental paging)."""
         since, until = self.window()
         body = {
             "seDate": [since.isoformat(), until.isoformat()],
@@ -110,11 +127,11 @@ class SzseAnnSpider(XinpiSpider):
         url = f"{self.host(ANN_HOST)}{LIST_PATH}?random={random.random():.16f}"
         return JsonRequest(
             url, data=body, headers=self.headers(), callback=self.parse_list, errback=self.on_error,
-            cb_kwargs={"channel": channel, "page": page}, dont_filter=True,
+            cb_kwargs={"channel": channel, "page": page, "pages": pages}, dont_filter=True,
         )
 
     # --- parsing ------------------------------------------------------------------------------
-    def parse_list(self, response: Response, channel: str, page: int) -> Iterator[Any]:
+    def parse_list(self, response: Response, channel: str, page: int, pages: int = 0) -> Iterator[Any]:
         try:
             payload = json.loads(response.text)
             rows = payload["data"]
@@ -126,6 +143,16 @@ class SzseAnnSpider(XinpiSpider):
                                response.status)
             return
         self.crawler.stats.inc_value("xinpi/szse_ann/pages")
+        rows = [r for r in rows if self.wanted(r, channel)]
+        ids = [f"szse_ann:{r['id']}" for r in rows if isinstance(r, dict) and r.get("id") and r.get("title")]
+        if self.page_is_all_known(ids):
+            return  # nothing new here; the list is newest first, so the rest is stored too
+        known_here = 0
+        for row in rows:
+            for out in self.parse_row(row, response):
+                known_here += out is _KNOWN
+                if out is not _KNOWN:
+                    yield out
         if page == 1:
             pages = -(-count // self.page_size)
             cap = self.settings.getint("XINPI_SZSE_MAX_PAGES", 200)
@@ -133,12 +160,21 @@ class SzseAnnSpider(XinpiSpider):
                 self.logger.warning("%s: %d pages for %d notices, crawling the first %d", channel, pages,
                                     count, cap)
                 pages = cap
-            for n in range(2, pages + 1):
-                yield self.list_request(channel, n)
-        for row in rows:
-            yield from self.parse_row(row, response)
+            if not known_here:  # a first crawl: every page at once, one broken page costs only itself
+                for n in range(2, pages + 1):
+                    yield self.list_request(channel, n)
+                return
+        if pages and page < pages:  # stored notices seen: page on one at a time, each may end it
+            yield self.list_request(channel, page + 1, pages)
 
-    def parse_row(self, row: Any, response: Response) -> Iterator[DocumentItem | FailureItem]:
+    def wanted(self, row: Any, channel: str) -> bool:
+        """Topic filter for notices of a non-bond channel (malformed rows pass: parse_row records them)."""
+        if channel in TOPICAL_CHANNELS or not isinstance(row, dict) or not row.get("title"):
+            return True
+        return self.on_topic(str(row["title"]), str(row.get("content") or ""))
+
+    def parse_row(self, row: Any, response: Response) -> Iterator[Any]:
+        """The notice's document (or its PDF request), a failure, or ``_KNOWN`` if it is stored."""
         if not isinstance(row, dict) or not row.get("id") or not row.get("title"):
             yield self.failure(response.url, "parse", f"announcement row without id/title: {str(row)[:200]}",
                                response.status)
@@ -148,13 +184,16 @@ class SzseAnnSpider(XinpiSpider):
         if ann_id in seen:  # the same notice listed on two channels or shifted across pages
             return
         seen.add(ann_id)
+        if self.is_known(f"szse_ann:{ann_id}"):
+            yield _KNOWN
+            return
+        title = str(row["title"]).strip()
+        content = str(row.get("content") or "").strip()
         raw_time = str(row.get("publishTime") or "")
         published = parse_publish_time(raw_time)
         if published is None:
             yield self.failure(response.url, "date", f"{ann_id}: unparseable publishTime {raw_time!r}")
         attach = str(row.get("attachPath") or "")
-        title = str(row["title"]).strip()
-        content = str(row.get("content") or "").strip()
         doc = self.document_defaults(
             doc_id=f"szse_ann:{ann_id}",
             url=f"{self.host(ANN_HOST)}{DETAIL_PATH}?{ann_id}",
