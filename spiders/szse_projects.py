@@ -11,9 +11,17 @@ with the list's manager short name and no issuer, next to a recorded failure: a 
 lost because its detail page was. The register shows the *current* status only; every crawl yields
 one :class:`ProjectItem` per project in that status, so a status change shows up as a new row.
 
+Incremental: a row whose (project id, status) is already stored is not yielded again and costs no
+detail request; a page of such rows ends the paging (the emulated register, like the site's own table,
+lists the latest status change first). Once a page has shown stored rows the remaining pages are asked
+for one at a time; a first crawl asks for them all at once. The register is topical by itself, so it
+is not topic-filtered.
+
 Settings:
-``XINPI_SZSE_PROJECT_CATEGORIES`` (list of zqlb codes, default ``["2", "0", "1", "3"]``: ABS first,
-then 小公募, 私募, 大公募; names in ``data/szse_codes.json``).
+``XINPI_SZSE_PROJECT_CATEGORIES`` (list of zqlb codes, default ``[""]``: one query without ``zqlb``,
+i.e. every category, as the site's own "全部" view; ``zqlb`` is a filter and sources.md §3.2 lists it
+among the optional ones. ``["2", "0", "1", "3"]`` asks per category (ABS, 小公募, 私募, 大公募; names in
+``data/szse_codes.json``), at one listing request per category even on a quiet night).
 ``XINPI_SZSE_PROJECT_STATUSES`` (list, default empty = all): ``selectXmzt`` filter.
 ``XINPI_SZSE_PROJECT_KEYWORD`` (str, default empty): ``txtZqmc`` name filter.
 ``XINPI_SZSE_PROJECT_PAGE_SIZE`` (int, default 20): rows per register page.
@@ -42,6 +50,7 @@ from twisted.python.failure import Failure
 from xinpi.items import FailureItem, ProjectItem
 from xinpi.spiders.base import XinpiSpider
 from xinpi.spiders.szse_ann import settings_list
+from xinpi.state import known_projects
 
 BOND_HOST = "bond.szse.cn"
 API_PATH = "/api/report/ShowReport/data"
@@ -87,13 +96,17 @@ def parse_date(text: Any) -> dt.date | None:
 class SzseProjectsSpider(XinpiSpider):
     name = "szse_projects"
     kind = "project"
+    topic_filtered = False  # a register of bond/ABS projects is on topic by definition
 
     async def start(self) -> AsyncIterator[Request]:
         for zqlb in self.categories():
             yield self.list_request(zqlb, 1)
 
     def categories(self) -> list[str]:
-        return settings_list(self.settings.get("XINPI_SZSE_PROJECT_CATEGORIES"), ["2", "0", "1", "3"])
+        value = self.settings.get("XINPI_SZSE_PROJECT_CATEGORIES")
+        if isinstance(value, list | tuple) and not value:
+            return [""]
+        return settings_list(value, [""]) or [""]
 
     # --- requests -----------------------------------------------------------------------------
     def headers(self) -> dict[str, str]:
@@ -112,10 +125,12 @@ class SzseProjectsSpider(XinpiSpider):
         query = {"SHOWTYPE": "JSON", "TABKEY": "tab1", **params}
         return f"{self.host(BOND_HOST)}{API_PATH}?{urlencode(query)}"
 
-    def list_request(self, zqlb: str, page: int) -> Request:
-        params: dict[str, Any] = {
-            "CATALOGID": "xmjdxx", "PAGENO": page, "zqlb": zqlb, "pageSize": self.page_size,
-        }
+    def list_request(self, zqlb: str, page: int, pages: int = 0) -> Request:
+        """Page ``page`` of category ``zqlb`` ("" = all); ``pages`` > 0 means: ask for the next page
+        only after this one is read (incremental paging)."""
+        params: dict[str, Any] = {"CATALOGID": "xmjdxx", "PAGENO": page, "pageSize": self.page_size}
+        if zqlb:
+            params["zqlb"] = zqlb
         statuses = settings_list(self.settings.get("XINPI_SZSE_PROJECT_STATUSES"), [])
         if statuses:
             params["selectXmzt"] = ",".join(statuses)
@@ -124,7 +139,7 @@ class SzseProjectsSpider(XinpiSpider):
             params["txtZqmc"] = keyword
         return Request(
             self.api_url(params), headers=self.headers(), callback=self.parse_list, errback=self.on_error,
-            cb_kwargs={"zqlb": zqlb, "page": page},
+            cb_kwargs={"zqlb": zqlb, "page": page, "pages": pages},
             priority=1,  # list pages before details: every page is asked for even if the crawl is cut short
         )
 
@@ -141,12 +156,43 @@ class SzseProjectsSpider(XinpiSpider):
             error = f"{what}: {type(exc).__name__}: {exc}"
             return self.failure(response.url, "parse", error, response.status)
 
-    def parse_list(self, response: Response, zqlb: str, page: int) -> Iterator[Any]:
+    # --- incremental ------------------------------------------------------------------------------
+    def known(self) -> set[tuple[str, str]]:
+        """(project id, status) pairs stored by earlier crawls; empty under ``refresh=1``."""
+        if not self.incremental:
+            return set()
+        if getattr(self, "_known_projects", None) is None:
+            self._known_projects = known_projects(self.data_dir, "szse")
+        return self._known_projects
+
+    @staticmethod
+    def row_key(row: Any) -> tuple[str, str] | None:
+        """(xmbh, status text) of a register row; None if the row has no project id."""
+        if not isinstance(row, dict):
+            return None
+        m = XMBH.search(unescape(str(row.get("zqmc") or "")))
+        return (m.group(1).upper(), html_text(row.get("xmzt"))) if m else None
+
+    def parse_list(self, response: Response, zqlb: str, page: int, pages: int = 0) -> Iterator[Any]:
         tab = self._tab1(response, f"zqlb={zqlb} page {page}")
         if isinstance(tab, FailureItem):
             yield tab
             return
         self.crawler.stats.inc_value("xinpi/szse_projects/pages")
+        known = self.known()
+        keys = [k for k in map(self.row_key, tab["data"]) if k is not None]
+        if known and keys and all(k in known for k in keys):
+            self.crawler.stats.inc_value("xinpi/incremental/known_skipped", len(keys))
+            self.crawler.stats.inc_value("xinpi/incremental/stopped_paging")
+            return  # every row here is stored in its current status; later pages changed earlier
+        known_here = 0
+        for row in tab["data"]:
+            if self.row_key(row) in known:
+                known_here += 1
+                continue
+            yield from self.follow_row(row, zqlb, response)
+        if known_here:
+            self.crawler.stats.inc_value("xinpi/incremental/known_skipped", known_here)
         if page == 1:
             try:
                 pages = int((tab.get("metadata") or {}).get("pagecount") or 1)
@@ -156,10 +202,12 @@ class SzseProjectsSpider(XinpiSpider):
             if pages > cap:
                 self.logger.warning("zqlb=%s: %d register pages, crawling the first %d", zqlb, pages, cap)
                 pages = cap
-            for n in range(2, pages + 1):
-                yield self.list_request(zqlb, n)
-        for row in tab["data"]:
-            yield from self.follow_row(row, zqlb, response)
+            if not known_here:  # a first crawl: every page at once, one broken page costs only itself
+                for n in range(2, pages + 1):
+                    yield self.list_request(zqlb, n)
+                return
+        if pages and page < pages:  # stored rows seen: page on one at a time, each may end it
+            yield self.list_request(zqlb, page + 1, pages)
 
     def follow_row(self, row: Any, zqlb: str, response: Response) -> Iterator[Any]:
         zqmc = str(row.get("zqmc") or "") if isinstance(row, dict) else ""
@@ -187,6 +235,8 @@ class SzseProjectsSpider(XinpiSpider):
     def project_from_row(self, row: dict[str, Any], xmbh: str, zqlb: str, page_url: str) -> ProjectItem:
         scale_text = html_text(row.get("nfxje"))
         type_text = html_text(row.get("zqlb")) or codes()["zqlb"].get(zqlb, zqlb)
+        # without a zqlb filter the code comes from the row's category text (ABS -> "2")
+        zqlb = zqlb or next((c for c, name in codes()["zqlb"].items() if name == type_text), "")
         return ProjectItem(
             register="szse",
             project_id=xmbh,

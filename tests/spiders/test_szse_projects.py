@@ -34,7 +34,9 @@ def test_helpers_scale_and_html_text():
 
 
 def test_crawl_yields_every_project_with_detail_fields(crawl, emulator):
-    result = crawl("szse_projects", settings={"XINPI_SZSE_PROJECT_PAGE_SIZE": 3})
+    per_category = ["2", "0", "1", "3"]  # the default asks once for all; this test pages each category
+    result = crawl("szse_projects", settings={"XINPI_SZSE_PROJECT_PAGE_SIZE": 3,
+                                              "XINPI_SZSE_PROJECT_CATEGORIES": per_category})
     assert result.returncode == 0, result.log[-2000:]
     got = projects(result)
     fx = fixtures.load("szse_projects")
@@ -98,7 +100,7 @@ def test_wrong_referer_is_refused_and_recorded(crawl):
     assert result.returncode == 0
     assert projects(result) == {}
     failures = result.failures()
-    assert len(failures) == 4 and {f["http_status"] for f in failures} == {403}
+    assert len(failures) == 1 and {f["http_status"] for f in failures} == {403}  # one list: all categories
 
 
 def test_a_500_on_the_list_is_retried_and_nothing_is_lost(crawl, emulator):
@@ -137,3 +139,15 @@ def test_a_truncated_list_page_is_a_failure_and_the_other_pages_still_yield(craw
     assert [f["stage"] for f in failures] == ["parse"] and "xmjdxx" in failures[0]["url"]
     assert set(got) < abs_ids and len(abs_ids) - 3 <= len(got)
     assert all(r["extra"]["detail"] for r in got.values())
+
+
+def test_default_reads_every_category_in_one_list_query(crawl, emulator):
+    result = crawl("szse_projects")
+    assert result.returncode == 0, result.log[-2000:]
+    got = projects(result)
+    fx = fixtures.load("szse_projects")
+    assert set(got) == {p["xmbh"] for p in fx}
+    lists = [r for r in emulator.requests if r.query.get("CATALOGID") == ["xmjdxx"]]
+    assert len(lists) == 1 and "zqlb" not in lists[0].query  # 14 rows fit one 20-row page
+    # without a zqlb filter the category code still comes back, from the row's category text
+    assert {r["extra"]["zqlb_code"] for r in got.values()} == {p["zqlb"] for p in fx}
