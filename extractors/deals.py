@@ -459,8 +459,15 @@ def _parties(deals, folded: str, full: str, linker: Linker, org_aliases, full_or
     for h in hits:
         if h.role == "neither":
             continue
-        k = linker.link(h.pos, h.follow)
-        if k is None:
+        if h.need_follow:
+            k = linker.deal_near(h.follow)
+            targets = [] if k is None else [k]
+        elif h.shared:
+            targets = linker.deals_before_in_paragraph(h.pos) or [linker.link(h.pos, h.follow)]
+        else:
+            targets = [linker.link(h.pos, h.follow)]
+        targets = [k for k in targets if k is not None]
+        if not targets:
             continue
         r = resolve(h.org, h.span, h.span[0])
         if r is None:
@@ -469,7 +476,8 @@ def _parties(deals, folded: str, full: str, linker: Linker, org_aliases, full_or
         name = clean_name(name)
         if len(norm_key(name)) < 2:
             continue
-        _add_party(deals[k], h.role, name, span)
+        for k in targets:
+            _add_party(deals[k], h.role, name, span)
     for k, d in enumerate(deals):
         if d.canon.type == "REIT" and not d.managers:
             for m in re.finditer(

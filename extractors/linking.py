@@ -50,6 +50,26 @@ class Linker:
             return self.m[k].deal
         return None
 
+    def deal_near(self, pos: int | None, slack: int = 2) -> int | None:
+        """The deal whose mention starts at ``pos`` (within ``slack`` chars), if any."""
+        if pos is None:
+            return None
+        k = bisect.bisect_left(self.starts, pos)
+        if k < len(self.m) and self.m[k].start - pos <= slack:
+            return self.m[k].deal
+        return None
+
+    def deals_before_in_paragraph(self, pos: int) -> list[int]:
+        """Every deal named in the paragraph before ``pos`` ("上述…均为X" covers them all)."""
+        p0, _ = self.paragraph(pos)
+        lo = bisect.bisect_left(self.starts, p0)
+        hi = bisect.bisect_left(self.starts, pos)
+        out: list[int] = []
+        for x in self.m[lo:hi]:
+            if x.deal not in out:
+                out.append(x.deal)
+        return out
+
     def link(self, pos: int, follow: int | None = None, fallback: bool = True) -> int | None:
         if not self.m:
             return None

@@ -142,6 +142,8 @@ def scan_left(folded: str, a: int, floor: int, stops: set[int]) -> int:
             depth -= 1
         elif ch == "-" and j > 0 and folded[j - 1] == "-":
             break
+        elif ch == "%" and j > 0 and folded[j - 1].isdigit():
+            pass  # a coupon inside a bond's description name ("2028年到期4.1%高级无抵押债券")
         elif not _is_name_char(ch):
             break
         i = j

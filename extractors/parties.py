@@ -27,6 +27,8 @@ class RoleHit:
     role: str  # issuer | manager | neither
     pos: int  # where the cue sits (for linking)
     follow: int | None = None  # position of a deal named right after "…的"
+    shared: bool = False  # "…均为X": X holds the role for every deal named before in the paragraph
+    need_follow: bool = False  # only valid when a deal is named right at ``follow``
 
 
 @cache
@@ -235,7 +237,7 @@ def org_left(folded: str, q: int) -> list[tuple[str, tuple[int, int]]]:
 _VERB_GAP = re.compile(
     r"(?:担任|作为|担当|出任)(?:(?!担任|作为|担当)[^，。；;,、\n“”]){0,80}?\Z|(?<![认以因])为(?:[^，。；;,\n]{0,14}的)?\Z"
 )
-_AFTER_ROLE = re.compile(r"(?:名称)?\s{0,2}(?:为|是|系|:|：)\s{0,3}|(?:名称)?(?:\t| {2,})")
+_AFTER_ROLE = re.compile(r"(?:名称)?\s{0,2}(?:均|都|皆)?(?:为|是|系|:|：)\s{0,3}|(?:名称)?(?:\t| {2,})")
 _FOLLOW = re.compile(r"[及和、][^，。；\n]{0,30}?的\s{0,2}[“「《\"]?|的\s{0,2}[“「《\"]?")
 
 
@@ -270,8 +272,9 @@ def _find_roles(folded: str) -> list[RoleHit]:
         # role noun then the name
         am = _AFTER_ROLE.match(folded, re_)
         if am and am.end() < n and folded[am.end()] != "\n":
+            shared = am.group().lstrip()[:1] in ("均", "都", "皆")
             for org, span in org_right(folded, am.end()):
-                hits.append(RoleHit(org, span, role, rs, None))
+                hits.append(RoleHit(org, span, role, rs, None, shared))
             continue
         ls = folded.rfind("\n", 0, rs) + 1
         le = folded.find("\n", re_)
@@ -308,7 +311,22 @@ def _find_roles(folded: str) -> list[RoleHit]:
         fm = _FOLLOW.match(folded, m.end())
         for org, span in split_orgs(m.group(1), m.start(1)):
             hits.append(RoleHit(org, span, role, m.start(), fm.end() if fm else None))
+    # "X发起的“deal”" / "X承销的deal": the verb gives the role when a deal is named right after 的
+    verbs = {r[0]: r[1] for r in table("role_verbs.tsv")}
+    for m in _verb_of_re().finditer(folded):
+        if m.start() > 0 and folded[m.start() - 1] in "由所":
+            continue
+        fm = _FOLLOW.match(folded, m.end() - 1)
+        if not fm:
+            continue
+        for org, span in org_left(folded, m.start())[-1:]:
+            hits.append(RoleHit(org, span, verbs[m.group(1)], m.start(), fm.end(), need_follow=True))
     return hits
+
+
+@cache
+def _verb_of_re() -> re.Pattern:
+    return re.compile("(" + alternation(r[0] for r in table("role_verbs.tsv")) + ")的")
 
 
 _ORG_ALIAS_RE = re.compile(
