@@ -87,6 +87,8 @@ class ParquetWriterPipeline:
         self.crawler = crawler
         self.store = DataStore(data_dir(settings.get("DATA_DIR")))
         self.indexes: StoredIndexes = stored_index(crawler)
+        # Off only to reproduce what unguarded writers leave (duplicates), e.g. to test compaction.
+        self.recheck = settings.getbool("XINPI_LOCK_COMMIT_RECHECK", True)
         self.run_id = safe_name(settings.get("XINPI_RUN_ID") or new_run_id())
         self.batch_size = max(1, settings.getint("PARQUET_BATCH_SIZE", 500))
         self._docs: list[_DocRows] = []
@@ -363,7 +365,7 @@ class ParquetWriterPipeline:
         try:
             staged = self._stage(tables, name)
             with hold_locks(self.store.root, locks or ()):
-                replacement = recheck() if recheck is not None else None
+                replacement = recheck() if recheck is not None and self.recheck else None
                 if replacement is not None:
                     _unlink(staged)
                     staged = []

@@ -39,6 +39,7 @@ EXTENSIONS = {
 XINPI_LOCK_ENABLED = True  # False only to bypass on purpose; the commit re-check keeps data exact
 XINPI_LOCK_WAIT_SECONDS = 0.0  # 0: a crawl that finds its source locked closes at once ("locked")
 XINPI_LOCK_POLL_SECONDS = 1.0  # how often a waiting crawl tries the lock again
+XINPI_LOCK_COMMIT_RECHECK = True  # re-check each flush against the store under a commit lock
 
 # --- incremental crawling and focus (see spiders/base.py) --------------------------------------
 XINPI_INCREMENTAL = True  # skip stored documents, stop paging at a page of stored ones
