@@ -1,8 +1,12 @@
 """SSE bond and ABS announcements: ``query.sse.com.cn/commonSoaQuery.do?sqlId=BS_ZQ_GGLL``.
 
 The exchange's own announcement stream for corporate bonds and asset-backed securities
-(sources.md §2.2). One request chain per ``bondType`` list in ``XINPI_SSE_BOND_TYPES``; the first
-page tells how many pages there are, the rest are asked for at once. The gateway only answers a
+(sources.md §2.2). By default ONE request chain asks for ABS and corporate bonds together: the
+``bondType`` parameter takes a comma list (the site's own page sends
+``CORPORATE_BOND_BULLETIN,COMPANY_BOND_BULLETIN``), so a quiet incremental run costs one listing
+request. Pages are asked for one after another (newest first), so a page whose bulletins are all
+stored already ends the chain (``refresh=1`` re-reads); a stored bulletin's PDF is not fetched
+again. The listing is topical by construction: no topic filter. The gateway only answers a
 Referer from an SSE page, and it answers refusals and overload with HTTP 200 and an error object
 (``{"success":"false","error":"系统繁忙..."}``) instead of data, so every answer is checked for
 that shape before it is believed. Relative PDF paths are joined to ``www.sse.com.cn`` (the query
@@ -14,8 +18,9 @@ The helpers at the top (:func:`parse_jsonp`, :func:`rows_of`, :func:`check_page`
 Settings (all optional):
 
 * ``XINPI_SSE_BOND_TYPES``: the ``bondType`` lists to read, one request chain each (a list, JSON
-  list or ``;``-separated string; an element may itself be a comma list). Default: ABS
-  (``CORPORATE_ASSET_BOND_BULLETIN``) and corporate bonds (``CORPORATE_BOND_BULLETIN,COMPANY_BOND_BULLETIN``).
+  list or ``;``-separated string; an element may itself be a comma list). Default: one list, ABS
+  (``CORPORATE_ASSET_BOND_BULLETIN``) plus corporate bonds
+  (``CORPORATE_BOND_BULLETIN,COMPANY_BOND_BULLETIN``).
 * ``XINPI_SSE_PAGE_SIZE`` (25): rows per page. ``XINPI_SSE_MAX_PAGES`` (200): pages per list, at most.
 * ``XINPI_SSE_REFERER``: the Referer sent to the gateway; default the bond-disclosure page on
   ``bond.sse.com.cn``. (Tests set a foreign one to see the refusal.)
@@ -44,7 +49,8 @@ from xinpi.items import DocumentItem, FailureItem
 from xinpi.spiders.base import SHANGHAI, XinpiSpider
 from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
-DEFAULT_BOND_TYPES = ["CORPORATE_ASSET_BOND_BULLETIN", "CORPORATE_BOND_BULLETIN,COMPANY_BOND_BULLETIN"]
+#: One comma list, one request chain: ABS, then the two corporate-bond types the site groups.
+DEFAULT_BOND_TYPES = ["CORPORATE_ASSET_BOND_BULLETIN,CORPORATE_BOND_BULLETIN,COMPANY_BOND_BULLETIN"]
 ORDER = "sseDate|desc,securityCode|asc,bulletinId|asc"
 
 
@@ -156,19 +162,22 @@ class SseGatewayMixin:
                 stage = "fetch" if "error object" in str(exc) else "parse"
                 yield self.failure(response.url, stage, str(exc), response.status)
 
-    def follow_pages(self: Any, response: Response, page: dict[str, Any],
-                     callback: Callable[..., Any]) -> Iterator[scrapy.Request]:
-        """From page 1: ask for pages 2..N (capped by ``XINPI_SSE_MAX_PAGES``)."""
-        if response.meta["page_no"] != 1:
-            return
+    def next_page(self: Any, response: Response, page: dict[str, Any],
+                  callback: Callable[..., Any]) -> Iterator[scrapy.Request]:
+        """The request for the page after this one, if any (capped by ``XINPI_SSE_MAX_PAGES``).
+
+        One page at a time, not all at once: the caller decides from each page whether the rest is
+        worth reading (an incremental crawl stops at a page of stored rows).
+        """
+        page_no = response.meta["page_no"]
         last = page_count(page)
         cap = self.settings.getint("XINPI_SSE_MAX_PAGES", 200)
-        if last > cap:
+        if page_no == 1 and last > cap:
             self.logger.warning("%s: %d pages, reading only the first %d", response.url, last, cap)
             self.crawler.stats.inc_value("xinpi/sse/pages_capped")
-        for page_no in range(2, min(last, cap) + 1):
-            yield self.gateway_request(response.meta["params"], page_no, callback,
-                                       total=page["pageHelp"].get("total"))
+        if page_no < min(last, cap):
+            total = response.meta.get("total", page["pageHelp"].get("total"))
+            yield self.gateway_request(response.meta["params"], page_no + 1, callback, total=total)
 
     def check_total(self: Any, response: Response, page: dict[str, Any]) -> None:
         """The result set moved while we paged (new rows push old ones across page borders)."""
@@ -177,6 +186,11 @@ class SseGatewayMixin:
             self.logger.warning("%s: total changed from %s to %s while paging", response.url, first,
                                 page["pageHelp"].get("total"))
             self.crawler.stats.inc_value("xinpi/sse/total_changed")
+
+
+def bulletin_id_of(row: dict[str, Any]) -> str:
+    """The row's id: ``bulletinId``, else ``orgBulletinId``, else its PDF path ("" if none)."""
+    return str(row.get("bulletinId") or row.get("orgBulletinId") or row.get("url") or "").strip()
 
 
 def setting_list(settings: Any, name: str, default: list[str]) -> list[str]:
@@ -194,6 +208,7 @@ class SseBondSpider(SseGatewayMixin, XinpiSpider):
 
     name = "sse_bond"
     kind = "announcement"
+    topic_filtered = False  # the bondType lists are the topic
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -221,12 +236,17 @@ class SseBondSpider(SseGatewayMixin, XinpiSpider):
                 yield page
                 continue
             self.check_total(response, page)
-            yield from self.follow_pages(response, page, self.parse)
-            for row in rows_of(page):
+            rows = rows_of(page)
+            ids = [f"{self.name}:{b}" for b in map(bulletin_id_of, rows) if b]
+            if self.page_is_all_known(ids):
+                self.logger.info("%s: every bulletin stored already, no further pages", response.url)
+                continue
+            yield from self.next_page(response, page, self.parse)
+            for row in rows:
                 yield from self.parse_row(row, response)
 
     def parse_row(self, row: dict[str, Any], response: Response) -> Iterator[Any]:
-        bulletin_id = str(row.get("bulletinId") or row.get("orgBulletinId") or row.get("url") or "").strip()
+        bulletin_id = bulletin_id_of(row)
         if not bulletin_id:
             yield self.failure(response.url, "parse", f"row without bulletinId/url: {str(row)[:120]}", 200)
             return
@@ -234,6 +254,8 @@ class SseBondSpider(SseGatewayMixin, XinpiSpider):
             self.crawler.stats.inc_value("xinpi/sse/duplicate_rows")
             return
         self.seen.add(bulletin_id)
+        if self.is_known(f"{self.name}:{bulletin_id}"):
+            return
         raw_date = str(row.get("sseDate") or "").strip()
         published = self.parse_date(raw_date)
         if published is None:

@@ -3,15 +3,21 @@
 The register is the structured ground truth for deals: name (``AUDIT_NAME``), planned scale in 亿元
 (``PLAN_ISSUE_AMOUNT``), originator/issuer (``FULL_NAME``) and manager (``WRITER_NAME``), with the
 review status (sources.md §2.3). It has no date parameter and lists each project once in its
-current status, so a daily crawl reads every page per ``BOND_TYPE`` and keeps the rows whose status
-date (``PUBLISH_DATE``, else ``ACCEPT_DATE``) falls in the crawl window: run after run, each status
-change lands as its own :class:`~xinpi.items.ProjectItem`. Code-to-label maps live in
-``data/sse_codes.json``.
+current status, newest status first; the crawl keeps the rows whose status date (``PUBLISH_DATE``,
+else ``ACCEPT_DATE``) falls in the crawl window: run after run, each status change lands as its own
+:class:`~xinpi.items.ProjectItem`. Code-to-label maps live in ``data/sse_codes.json``.
+
+By default ONE request chain reads the register without a ``BOND_TYPE`` filter: sources.md §2.2
+lists only ``key``/``area`` for ``ZQ_XMLB`` (``bond_type`` belongs to the older sqlId), and the
+unfiltered list holds ABS, bonds and REITs alike, all of them deals. Pages are read one after
+another; a page whose (project, status) pairs are all stored already ends the chain, and stored
+pairs are not yielded again (``refresh=1`` re-reads everything), so a quiet run costs one request.
+The register is topical by construction: no topic filter.
 
 Settings (besides the gateway ones described in :mod:`xinpi.spiders.sse_bond`):
 
-* ``XINPI_SSE_PROJECT_TYPES``: ``BOND_TYPE`` codes to read, one chain each; default ``2`` (ABS),
-  ``0``, ``1``, ``3`` (小公募, 私募, 大公募).
+* ``XINPI_SSE_PROJECT_TYPES``: ``BOND_TYPE`` codes to read, one chain each (e.g. ``2`` ABS, ``0``,
+  ``1``, ``3`` 小公募/私募/大公募, ``4`` REITs); default none: one unfiltered chain.
 * ``XINPI_SSE_PROJECT_PAGE_SIZE`` (100): rows per page (the site's own page asks 100-200).
 * ``XINPI_SSE_PROJECTS_IN_WINDOW`` (True): keep only rows whose status date is in the window;
   False yields the whole register as it stands (a one-off backfill).
@@ -33,8 +39,9 @@ from scrapy.http import Response
 from xinpi.items import ProjectItem
 from xinpi.spiders.base import XinpiSpider
 from xinpi.spiders.sse_bond import SseGatewayMixin, rows_of, setting_list
+from xinpi.state import known_projects
 
-DEFAULT_PROJECT_TYPES = ["2", "0", "1", "3"]  # ABS, then the corporate-bond review tracks
+DEFAULT_PROJECT_TYPES: list[str] = []  # no BOND_TYPE filter: one chain over the whole register
 YI = Decimal(100_000_000)
 
 
@@ -75,11 +82,18 @@ def register_date(value: Any) -> dt.date | None:
         return None
 
 
+def status_label(row: dict[str, Any]) -> str | None:
+    """The status as stored (the code's label, else the code; None without one)."""
+    code = str(row.get("AUDIT_STATUS") or "").strip()
+    return codes()["audit_status"].get(code, code or None)
+
+
 class SseProjectsSpider(SseGatewayMixin, XinpiSpider):
     """Register rows whose status changed (or were accepted) in the crawl window."""
 
     name = "sse_projects"
     kind = "project"
+    topic_filtered = False  # a register of deals
     page_size_setting = ("XINPI_SSE_PROJECT_PAGE_SIZE", 100)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,9 +105,36 @@ class SseProjectsSpider(SseGatewayMixin, XinpiSpider):
 
     async def start(self) -> Any:
         self.window()  # a bad since/until fails here, before any request
-        for bond_type in setting_list(self.settings, "XINPI_SSE_PROJECT_TYPES", DEFAULT_PROJECT_TYPES):
-            params = {"sqlId": "ZQ_XMLB", "key": "", "BOND_TYPE": bond_type}
+        types = setting_list(self.settings, "XINPI_SSE_PROJECT_TYPES", DEFAULT_PROJECT_TYPES)
+        for bond_type in types or [None]:
+            params = {"sqlId": "ZQ_XMLB", "key": ""}
+            if bond_type is not None:
+                params["BOND_TYPE"] = bond_type
             yield self.gateway_request(params, 1, self.parse)
+
+    # --- incremental: (project_id, status) pairs stored already --------------------------------
+    def pair_is_known(self, pair: tuple[str, str | None]) -> bool:
+        """True if this project is stored in this status and the crawl is incremental."""
+        if not self.incremental:
+            return False
+        if getattr(self, "_known_pairs", None) is None:
+            self._known_pairs = known_projects(self.data_dir, "sse")
+        if (pair[0], str(pair[1])) in self._known_pairs:
+            self.crawler.stats.inc_value("xinpi/incremental/known_skipped")
+            return True
+        return False
+
+    def wanted(self, row: dict[str, Any]) -> bool:
+        """Whether the row's status date is one this crawl keeps (the window, unless switched off)."""
+        if not self.settings.getbool("XINPI_SSE_PROJECTS_IN_WINDOW", True):
+            return True
+        day = register_date(row.get("PUBLISH_DATE")) or register_date(row.get("ACCEPT_DATE"))
+        since, until = self.window()
+        return day is not None and since <= day <= until
+
+    def page_pairs(self, rows: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+        return [(str(r.get("BOND_NUM") or "").strip(), status_label(r)) for r in rows
+                if str(r.get("BOND_NUM") or "").strip() and self.wanted(r)]
 
     def parse(self, response: Response) -> Iterator[Any]:
         for page in self.read_page(response):
@@ -101,8 +142,14 @@ class SseProjectsSpider(SseGatewayMixin, XinpiSpider):
                 yield page
                 continue
             self.check_total(response, page)
-            yield from self.follow_pages(response, page, self.parse)
-            for row in rows_of(page):
+            rows = rows_of(page)
+            pairs = self.page_pairs(rows)
+            if self.incremental and pairs and all(self.pair_is_known(p) for p in pairs):
+                self.crawler.stats.inc_value("xinpi/incremental/stopped_paging")
+                self.logger.info("%s: every project stored in its status, no further pages", response.url)
+                continue
+            yield from self.next_page(response, page, self.parse)
+            for row in rows:
                 yield from self.parse_row(row, response)
 
     def parse_row(self, row: dict[str, Any], response: Response) -> Iterator[Any]:
@@ -126,6 +173,8 @@ class SseProjectsSpider(SseGatewayMixin, XinpiSpider):
         if key in self.seen:
             return
         self.seen.add(key)
+        if self.pair_is_known((project_id, status_label(row))):
+            return
         table = codes()
         type_code = str(row.get("BOND_TYPE") or "").strip()
         amount_text = str(row.get("PLAN_ISSUE_AMOUNT") or "").strip()
@@ -147,7 +196,7 @@ class SseProjectsSpider(SseGatewayMixin, XinpiSpider):
             planned_scale_text=amount_text or None,
             issuer=str(row.get("FULL_NAME") or row.get("LIST1") or "").strip() or None,
             manager=str(row.get("WRITER_NAME") or row.get("LIST2") or "").strip() or None,
-            status=table["audit_status"].get(status_code, status_code or None),
+            status=status_label(row),
             status_code=status_code or None,
             accepted_date=accepted,
             updated_date=updated,
