@@ -100,14 +100,17 @@ class XinpiSpider(scrapy.Spider):
 
     def is_known(self, doc_id: str) -> bool:
         """True if ``doc_id`` is stored already and this is an incremental crawl: don't fetch it."""
+        if self._stored(doc_id):
+            self.crawler.stats.inc_value("xinpi/incremental/known_skipped")
+            return True
+        return False
+
+    def _stored(self, doc_id: str) -> bool:
         if not self.incremental:
             return False
         if getattr(self, "_known", None) is None:
             self._known = known_doc_ids(self.data_dir, self.name)
-        if doc_id in self._known:
-            self.crawler.stats.inc_value("xinpi/incremental/known_skipped")
-            return True
-        return False
+        return doc_id in self._known
 
     def page_is_all_known(self, doc_ids: list[str]) -> bool:
         """True if a listing page holds only stored documents: an incremental crawl pages no further.
@@ -117,7 +120,7 @@ class XinpiSpider(scrapy.Spider):
         """
         if not self.incremental or not doc_ids:
             return False
-        if all(self.is_known(d) for d in doc_ids):
+        if all(self._stored(d) for d in doc_ids):  # counted once, where the caller skips them
             self.crawler.stats.inc_value("xinpi/incremental/stopped_paging")
             return True
         return False
