@@ -34,12 +34,17 @@ def _asset_rows():
     return table("asset_classes.tsv")
 
 
+@cache
+def _long_asset_rows():
+    return tuple(r for r in _asset_rows() if len(r[0]) >= 3)
+
+
 def asset_class(name_folded: str, context: str = "") -> str | None:
     for kw, cls in _asset_rows():
         if kw in name_folded:
             return cls
-    for kw, cls in _asset_rows():
-        if len(kw) >= 3 and kw in context:
+    for kw, cls in _long_asset_rows():
+        if kw in context:
             return cls
     return None
 

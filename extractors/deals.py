@@ -279,11 +279,13 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
         cs = max(s0, max((folded.rfind(c, s0, m.start) for c in "，,:：(（\t"), default=-1) + 1)
         if folded[cs - 1 : cs] in ":：\t" and cs - 1 > s0:
             cs = max(s0, max((folded.rfind(c, s0, cs - 1) for c in "，,"), default=-1) + 1)
-        clause = list(folded[cs : m.start])
-        for a, b in spans:  # blank out names inside the clause
-            for p in range(max(a, cs), min(b, m.start)):
-                clause[p - cs] = "\u3000"
-        clause_s = "".join(clause)
+        clause_s = folded[cs : m.start]
+        if any(a < m.start and b > cs for a, b in spans):  # blank out names inside the clause
+            clause = list(clause_s)
+            for a, b in spans:
+                for p in range(max(a, cs), min(b, m.start)):
+                    clause[p - cs] = "\u3000"
+            clause_s = "".join(clause)
         cues = list(cue_re.finditer(clause_s))
         if not cues:
             continue

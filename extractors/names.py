@@ -187,13 +187,17 @@ def _quoted(folded: str, s: int) -> bool:
     return False
 
 
+_LABELLED_RE = re.compile(r"(?:名称|全称)\s*(?:[:：为是]|\t| {2,})\s*\Z")
+_NOT_GENERIC_RE = re.compile(r"新增|额度|一般债券|地方政府")
+_TRUST_RE = re.compile(r"(?:贷款|信贷|个人|汽车|消费)")
+_LONGER_BOND_RE = re.compile(r"(?:公司|企业|金融|专项)\Z")
 _PERIOD_ONLY = re.compile(r"(?:19|20)\d\d年(?:\d{1,2}月|第?[一二三四1-4]季度|[上下]半年|前三季度|以来|全年)")
 
 
 def _valid(body: str, suffix: str, kind: str, quoted: bool, folded: str, s: int) -> bool:
     if len(body) < 2 or _PERIOD_ONLY.match(body):
         return False
-    labelled = bool(re.search(r"(?:名称|全称)\s*(?:[:：为是]|\t| {2,})\s*\Z", folded[max(0, s - 8) : s]))
+    labelled = bool(_LABELLED_RE.search(folded[max(0, s - 8) : s]))
     marker = bool(MARKER_RE.search(body))
     if kind == "short":
         if suffix == "REIT":
@@ -206,7 +210,7 @@ def _valid(body: str, suffix: str, kind: str, quoted: bool, folded: str, s: int)
     if suffix == "基础设施证券投资基金":
         return not CATEGORY_RE.search(body) or marker
     if kind == "generic":
-        if re.search(r"新增|额度|一般债券|地方政府", body):
+        if _NOT_GENERIC_RE.search(body):
             return False
         return marker or (quoted and len(body) >= 2) or labelled
     return marker or quoted or labelled
@@ -229,9 +233,9 @@ def find_names(folded: str, original: str, title_end: int) -> list[NameHit]:
         if suffix in ("资产支持证券", "资产支持票据"):
             if TRANCHE_END.search(body) or a in ends or not body:
                 continue
-            if re.search(r"(?:贷款|信贷|个人|汽车|消费)", body):
+            if _TRUST_RE.search(body):
                 typ = "trust ABS"
-        if suffix == "债券" and re.search(r"(?:公司|企业|金融|专项)\Z", body):
+        if suffix == "债券" and _LONGER_BOND_RE.search(body):
             continue  # handled by the longer suffix
         quoted = _quoted(folded, s)
         if quoted and kind == "generic" and folded[b : b + 1] not in "”」』\"'》":
@@ -277,8 +281,12 @@ def _defined_aliases(folded: str, original: str, hit: NameHit) -> None:
             hit.alias_spans.append((m.start(g), m.end(g)))
 
 
+_NOT_ALNUM = re.compile(r"[\W_]")  # \w is isalnum() or "_": this keeps exactly the isalnum() chars
+
+
 def compact_chars(s: str) -> str:
-    return "".join(c for c in norm_key(s) if "\u4e00" <= c <= "\u9fff" or c.isalnum())
+    """Letters, digits and ideographs of a name, for fuzzy short-name matching."""
+    return _NOT_ALNUM.sub("", norm_key(s))
 
 
 def is_subsequence(short: str, long: str) -> bool:

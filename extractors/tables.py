@@ -12,6 +12,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cache
 
 from ._resources import table
 from .money import bare_number, find_money, unit_multiplier
@@ -84,6 +85,11 @@ def _delim(line: str) -> str | None:
     return None
 
 
+@cache
+def _cues_longest_first() -> list[tuple[str, ...]]:
+    return sorted(table("scale_cues.tsv"), key=lambda r: -len(r[0]))
+
+
 def _column_kind(h: str) -> tuple[str, str | None]:
     h2 = re.sub(r"\s+", "", h)
     if re.search(r"名称|项目$", h2) and not re.search(r"企业名称|机构名称", h2):
@@ -98,7 +104,7 @@ def _column_kind(h: str) -> tuple[str, str | None]:
         return "neither", None
     if re.search(r"金额|规模|总额", h2) and not re.search(r"超额|上限|占比|申购|认购|融资金额", h2):
         klass = "issue"
-        for cue, k in sorted(table("scale_cues.tsv"), key=lambda r: -len(r[0])):
+        for cue, k in _cues_longest_first():
             if cue in h2 and len(cue) >= 2:
                 klass = k
                 break

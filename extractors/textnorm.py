@@ -45,12 +45,14 @@ def fold(s: str) -> str:
 
 
 _WS = re.compile(r"\s+")
+_BREAK_RE = re.compile(r"[ \t\u3000]*\n[\s]*")
 _NAME_STRIP = re.compile(r"[\"'“”‘’「」『』《》〈〉]")
 
 
 def clean_name(s: str) -> str:
     """Name as written, with line breaks (and the indentation around them) removed."""
-    s = re.sub(r"[ \t\u3000]*\n[\s]*", "", s)
+    if "\n" in s:
+        s = _BREAK_RE.sub("", s)
     return _NAME_STRIP.sub("", s).strip()
 
 
