@@ -10,8 +10,8 @@ The measurement is honest about caching:
 - ``deals.clear_caches()`` runs before every document (inside the timed loop), so no per-window
   cache (organisation-name windows) carries work over from an earlier copy either;
 - jieba segments exactly the same distinct strings (title + "\\n" + text).
-The machine may be loaded by other processes, so both sides run interleaved in chunks and the ratio
-of the summed times is what counts.
+The machine may be loaded by other processes, so both sides run interleaved in chunks; the ratio of
+the summed times is reported for wall-clock and for process CPU time, and both must be <= 0.5.
 """
 
 from __future__ import annotations
@@ -59,28 +59,39 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer()
     deals.extract_document("warm", "", "预热：“甲乙2025年第1期资产支持专项计划”发行规模1亿元。")
 
-    t_extract = t_jieba = 0.0
+    wall = {"extract": 0.0, "jieba": 0.0}
+    cpu = {"extract": 0.0, "jieba": 0.0}
     n_mentions = 0
     step = max(1, len(work) // max(1, args.chunks))
     for c0 in range(0, len(work), step):
         chunk = work[c0 : c0 + step]
-        t0 = time.perf_counter()
+        w0, c0_ = time.perf_counter(), time.process_time()
         for doc_id, title, text in chunk:
             deals.clear_caches()
             n_mentions += len(deals.extract_document(doc_id, title, text).mentions)
-        t_extract += time.perf_counter() - t0
-        t0 = time.perf_counter()
+        wall["extract"] += time.perf_counter() - w0
+        cpu["extract"] += time.process_time() - c0_
+        w0, c0_ = time.perf_counter(), time.process_time()
         for _, title, text in chunk:
             jieba.lcut(title + "\n" + text)
-        t_jieba += time.perf_counter() - t0
+        wall["jieba"] += time.perf_counter() - w0
+        cpu["jieba"] += time.process_time() - c0_
 
-    ratio = t_extract / t_jieba
-    ok = ratio <= 0.5
+    r_wall = wall["extract"] / wall["jieba"]
+    r_cpu = cpu["extract"] / cpu["jieba"]
+    ok = r_wall <= 0.5 and r_cpu <= 0.5
     print(f"text: {total / 1e6:.2f} M chars ({len(work)} distinct documents, {reps} x {len(docs)})")
     print("cache: none across documents (each copy distinct; deals.clear_caches() before every document)")
-    print(f"extract: {t_extract:.2f} s ({n_mentions} mentions, {total / t_extract / 1e6:.3f} M chars/s)")
-    print(f"jieba.lcut: {t_jieba:.2f} s ({total / t_jieba / 1e6:.3f} M chars/s)")
-    print(f"ratio extract/jieba: {ratio:.3f}  (target <= 0.5)  {'PASS' if ok else 'FAIL'}")
+    print(f"mentions extracted: {n_mentions}")
+    for label, t in (("wall", wall), ("cpu", cpu)):
+        print(
+            f"{label:4} extract {t['extract']:7.2f} s ({total / t['extract'] / 1e6:.3f} M chars/s)   "
+            f"jieba.lcut {t['jieba']:7.2f} s ({total / t['jieba'] / 1e6:.3f} M chars/s)"
+        )
+    print(
+        f"ratio extract/jieba: wall {r_wall:.3f}, cpu {r_cpu:.3f}  (target <= 0.5 on both)  "
+        + ("PASS" if ok else "FAIL")
+    )
     return 0 if ok else 1
 
 

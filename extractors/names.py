@@ -116,6 +116,13 @@ def scan_left(folded: str, a: int, floor: int, stops: set[int]) -> int:
     while i > floor and a - i < _MAX_NAME:
         j = i - 1
         ch = folded[j]
+        if "\u4e00" <= ch <= "\u9fff":  # the common case, same tests as below for an ideograph
+            if (i in stops and i != a) or (
+                (last is None or ch in last) and stop_re.search(folded[max(0, i - 12) : i])
+            ):
+                break
+            i = j
+            continue
         if ch.isspace():
             k = j
             while k > floor and folded[k - 1].isspace():

@@ -196,6 +196,16 @@ def org_left(folded: str, q: int) -> list[tuple[str, tuple[int, int]]]:
     rw = role_word_re()
     while i > 0 and q - i < 100:
         ch = folded[i - 1]
+        if "\u4e00" <= ch <= "\u9fff":  # the common case: only the stop-word test applies
+            if (
+                depth == 0
+                and i < q
+                and ch in _LEFT_STOP_LAST
+                and _LEFT_STOP.search(folded[max(0, i - 4) : i])
+            ):
+                break
+            i -= 1
+            continue
         if ch == ")":
             depth += 1
         elif ch == "(":
