@@ -38,6 +38,7 @@ RUNS = pa.schema(
         ("status", pa.string()),  # "ok" (the crawl finished, however many pages failed) or "failed"
         ("since", pa.string()),
         ("until", pa.string()),
+        ("mode", pa.string()),  # "incremental" (from the watermark), "window" (explicit since), "refresh"
         ("refresh", pa.bool_()),
         ("all_topics", pa.bool_()),
         ("requests", pa.int64()),
@@ -90,6 +91,15 @@ def first_error(log_text: str) -> str | None:
     return None
 
 
+def run_mode(since: str | None, refresh: bool) -> str:
+    """What kind of crawl this was; only ``incremental`` runs say whether a source went quiet.
+
+    A refresh re-scan finds mostly stored documents and a window (backfill, demo) may hold only
+    stored ones, so "no new documents" means nothing there, and their counts would skew the medians.
+    """
+    return "refresh" if refresh else "window" if since else "incremental"
+
+
 def status_classes(by_status: Mapping[str, Any]) -> dict[str, int]:
     """``{"200": 5, "404": 1}`` -> ``{"responses_2xx": 5, ..., "responses_4xx": 1}``."""
     out = {f"responses_{c}xx": 0 for c in "2345"}
@@ -102,7 +112,8 @@ def status_classes(by_status: Mapping[str, Any]) -> dict[str, int]:
 
 def run_row(result: Mapping[str, Any], *, run_id: str, flow_run_id: str | None = None,
             flow_run_name: str | None = None, since: str | None = None, until: str | None = None,
-            refresh: bool = False, all_topics: bool = False, log_text: str = "") -> dict[str, Any]:
+            refresh: bool = False, all_topics: bool = False, log_text: str = "",
+            mode: str | None = None) -> dict[str, Any]:
     """One ``runs/`` row from a source's result dict (as :func:`xinpi.flows.crawl.crawl_source` returns
     it, or ``{"status": "failed", "error": ...}``) and the source's crawl log."""
     by_stage = result.get("failures_by_stage") or {}
@@ -116,6 +127,7 @@ def run_row(result: Mapping[str, Any], *, run_id: str, flow_run_id: str | None =
         "status": result.get("status", "ok"),
         "since": result.get("window_since") or since,
         "until": result.get("window_until") or until,
+        "mode": mode or run_mode(since, refresh),
         "refresh": bool(refresh),
         "all_topics": bool(all_topics),
         "requests": result.get("requests"),
@@ -168,12 +180,17 @@ def _sort_key(row: Mapping[str, Any]) -> tuple[str, str]:
     return (start.isoformat() if isinstance(start, dt.datetime) else str(start or ""), str(row.get("run_id")))
 
 
+def _mode(row: Mapping[str, Any]) -> str:
+    return row.get("mode") or "incremental"
+
+
 def health_flags(row: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
                  trailing: int = TRAILING_RUNS, min_history: int = MIN_HISTORY) -> tuple[list[str], str]:
     """Flags for one finished run of a source, given that source's earlier runs (any order).
 
-    * ``silent``: no new documents while the trailing median of new documents is above zero — the
-      source stopped publishing, blocked us, or its listing moved.
+    * ``silent``: an incremental run with no new documents while the trailing median of new
+      documents of earlier incremental runs is above zero — the source stopped publishing, blocked
+      us, or its listing moved.
     * ``layout``: the parse-failure rate jumped at least ``LAYOUT_JUMP`` above its trailing median
       (and at least ``LAYOUT_MIN_FAILURES`` pages failed) — pages come back but no longer parse.
 
@@ -182,18 +199,20 @@ def health_flags(row: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
     """
     if row.get("status") != "ok":
         return [], ""
-    earlier = sorted((h for h in history if h.get("status") == "ok" and h.get("source") == row.get("source")
-                      and h.get("run_id") != row.get("run_id")), key=_sort_key)[-trailing:]
-    if len(earlier) < min_history:
-        return [], ""
+    pool = sorted((h for h in history if h.get("status") == "ok" and h.get("source") == row.get("source")
+                   and h.get("run_id") != row.get("run_id")), key=_sort_key)
+    earlier = pool[-trailing:]
+    incremental = [h for h in pool if _mode(h) == "incremental"][-trailing:]
     flags, notes = [], []
-    median_new = statistics.median(_n(h, "documents_new") for h in earlier)
-    if _n(row, "documents_new") == 0 and median_new > 0:
-        flags.append("silent")
-        notes.append(f"0 new documents, trailing median {median_new:g} over {len(earlier)} runs")
+    if _mode(row) == "incremental" and len(incremental) >= min_history:
+        median_new = statistics.median(_n(h, "documents_new") for h in incremental)
+        if _n(row, "documents_new") == 0 and median_new > 0:
+            flags.append("silent")
+            notes.append(f"0 new documents, trailing median {median_new:g} over {len(incremental)} runs")
     rate = parse_failure_rate(row)
-    median_rate = statistics.median(parse_failure_rate(h) for h in earlier)
-    if _n(row, "parse_failures") >= LAYOUT_MIN_FAILURES and rate >= median_rate + LAYOUT_JUMP:
+    median_rate = statistics.median(parse_failure_rate(h) for h in earlier) if earlier else 0.0
+    if (len(earlier) >= min_history and _n(row, "parse_failures") >= LAYOUT_MIN_FAILURES
+            and rate >= median_rate + LAYOUT_JUMP):
         flags.append("layout")
         notes.append(f"parse-failure rate {rate:.0%} vs trailing median {median_rate:.0%}")
     return flags, "; ".join(notes)

@@ -3,11 +3,23 @@ source against the emulator next to a crawl process that crashes, with a seeded 
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
+import os
+import tempfile
 
-from xinpi.flows import runs
-from xinpi.flows.crawl import crawl_command, crawl_flow, spider_args
+# A throw-away Prefect home and a patient ephemeral-server start, set before anything imports prefect
+# (it reads its settings once, at import; setdefault leaves a session's earlier choice alone).
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="xinpi-prefect-"))
+os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH",
+                      os.path.join(os.environ["PREFECT_HOME"], "storage"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
+
+import datetime as dt  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from xinpi.flows import runs  # noqa: E402
+from xinpi.flows.crawl import crawl_command, crawl_flow, spider_args  # noqa: E402
 
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
 
@@ -29,9 +41,10 @@ def test_a_crashed_crawl_fails_only_its_source_and_the_run_is_recorded(emulator,
             for i, n in enumerate([4, 5, 6, 5, 5])]
     runs.write_runs(data, "seed", seed)
 
-    # A window with nothing in it: the crawl works (listing requests answered) but finds nothing new.
-    state = crawl_flow(["sse_bond", "no_such_spider"], str(data), emulator.url, "2001-01-01",
-                       "2001-01-31", FAST, refresh=True, retry_delays=[0], return_state=True)
+    # An incremental crawl (no since: the default days before until) over a stretch with nothing in
+    # it: the crawl works (listing requests answered) but finds nothing new.
+    state = crawl_flow(["sse_bond", "no_such_spider"], str(data), emulator.url, None, "2001-01-31",
+                       FAST, all_topics=True, retry_delays=[0], return_state=True)
 
     results = state.result(raise_on_failure=False)
     assert state.is_failed()
@@ -44,7 +57,8 @@ def test_a_crashed_crawl_fails_only_its_source_and_the_run_is_recorded(emulator,
     assert set(rows) == {"sse_bond", "no_such_spider"}
     good = rows["sse_bond"]
     assert good["requests"] >= 1 and good["responses_2xx"] >= 1 and good["documents_new"] == 0
-    assert good["refresh"] is True and good["since"] == "2001-01-01" and good["attempts"] == 1
+    assert good["mode"] == "incremental" and good["all_topics"] is True and good["attempts"] == 1
+    assert good["since"] < good["until"] == "2001-01-31"  # the window the spider computed
     assert good["health"] == ["silent"] and "trailing median 5" in good["health_detail"]
     assert good["flow_run_id"] == str(state.state_details.flow_run_id)
     assert good["start"] <= good["end"]

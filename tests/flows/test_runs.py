@@ -89,6 +89,19 @@ def test_too_little_history_gives_no_verdict_and_failed_runs_are_not_history():
     assert runs.health_flags(row, crashed)[0] == []
 
 
+def test_silent_is_judged_on_incremental_runs_only():
+    past = history("cs", [5, 5, 5, 5])
+    rescan = runs.run_row(result("cs", documents_new=0), run_id="now", refresh=True)
+    window = runs.run_row(result("cs", documents_new=0), run_id="now", since="2025-01-01")
+    assert (rescan["mode"], window["mode"]) == ("refresh", "window")
+    assert runs.health_flags(rescan, past)[0] == [] and runs.health_flags(window, past)[0] == []
+    # a busy backfill in between neither counts as history for "silent" nor hides a quiet source
+    backfills = [dict(r, mode="window", run_id=f"b{i}") for i, r in enumerate(history("cs", [0, 0, 0]))]
+    nightly = runs.run_row(result("cs", documents_new=0), run_id="now")
+    assert runs.health_flags(nightly, past + backfills)[0] == ["silent"]
+    assert runs.health_flags(nightly, backfills)[0] == []
+
+
 def test_parse_failure_jump_is_a_layout_flag_but_steady_failures_are_not():
     past = history("stcn", [5] * 6, parse_failures=[1, 0, 1, 1, 0, 1])  # ~0-5 % normally
     jumped = runs.run_row(result("stcn", documents_new=2, documents_seen=0, documents_changed=0,
