@@ -178,17 +178,21 @@ def find_money(folded: str, original: str | None = None, start: int = 0, end: in
     return out
 
 
+_NUM_RE = re.compile(_NUM)
+_UNIT_CUR_RE = re.compile(rf"({_UNIT})?({_CUR})")
+
+
 def bare_number(cell: str) -> Decimal | None:
     """A table cell holding only a number ("3.5", "1,205,000,000.00")."""
     c = cell.strip()
-    if not re.fullmatch(_NUM, c):
+    if not _NUM_RE.fullmatch(c):
         return None
     return parse_number(c)
 
 
 def unit_multiplier(unit_text: str) -> tuple[Decimal, str] | None:
     """'亿元' -> (1e8, 'CNY'); '万美元' -> (1e4, 'USD'); '元' -> (1, 'CNY')."""
-    m = re.fullmatch(rf"({_UNIT})?({_CUR})", unit_text.strip())
+    m = _UNIT_CUR_RE.fullmatch(unit_text.strip())
     if not m:
         return None
     return UNITS[m.group(1) or ""], CURRENCIES[m.group(2)]

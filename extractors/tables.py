@@ -24,6 +24,17 @@ _HEADER_WORD = re.compile(
     r"分档|占比|评级|品种|场所|文号|上市|挂牌|起息"
 )
 _UNIT_IN = re.compile(r"\((?:单位[:：])?\s*((?:万亿|亿|千万|百万|万)?(?:元|美元|港元))\s*\)")
+_WS_RE = re.compile(r"\s+")
+_NAME_COL_RE = re.compile(r"名称|项目$")
+_NOT_NAME_COL_RE = re.compile(r"企业名称|机构名称")
+_AMOUNT_COL_RE = re.compile(r"金额|规模|总额")
+_NOT_AMOUNT_COL_RE = re.compile(r"超额|上限|占比|申购|认购|融资金额")
+_DATE_COL_RE = re.compile(r"日期|日$|时间")
+_TRANCHE_COL_RE = re.compile(r"分档|证券简称|档次")
+_RULE_LINE_RE = re.compile(r"[\s|:-]+")
+_TOTAL_LINE_RE = re.compile(r"\s*(?:合计|总计|共)")
+_TOTAL_CELL_RE = re.compile(r"(?:合计|总计|共计)")
+_TOTAL_WORD_RE = re.compile(r"合计|总计")
 _GAP_RE = re.compile(r"\S {2,}\S")
 _UNIT_LINE = re.compile(r"单位\s*[:：]\s*((?:万亿|亿|千万|百万|万)?元)")
 
@@ -91,8 +102,8 @@ def _cues_longest_first() -> list[tuple[str, ...]]:
 
 
 def _column_kind(h: str) -> tuple[str, str | None]:
-    h2 = re.sub(r"\s+", "", h)
-    if re.search(r"名称|项目$", h2) and not re.search(r"企业名称|机构名称", h2):
+    h2 = _WS_RE.sub("", h)
+    if _NAME_COL_RE.search(h2) and not _NOT_NAME_COL_RE.search(h2):
         return "name", None
     rw = role_word_re().findall(h2)
     if rw:
@@ -102,16 +113,16 @@ def _column_kind(h: str) -> tuple[str, str | None]:
         if "manager" in roles:
             return "manager", None
         return "neither", None
-    if re.search(r"金额|规模|总额", h2) and not re.search(r"超额|上限|占比|申购|认购|融资金额", h2):
+    if _AMOUNT_COL_RE.search(h2) and not _NOT_AMOUNT_COL_RE.search(h2):
         klass = "issue"
         for cue, k in _cues_longest_first():
             if cue in h2 and len(cue) >= 2:
                 klass = k
                 break
         return "amount", klass
-    if re.search(r"日期|日$|时间", h2):
+    if _DATE_COL_RE.search(h2):
         return "date", None
-    if re.search(r"分档|证券简称|档次", h2):
+    if _TRANCHE_COL_RE.search(h2):
         return "tranche", None
     return "other", None
 
@@ -207,7 +218,7 @@ def find_tables(folded: str) -> list[Row]:
                         break
                     continue
                 dd = _delim(t) or d
-                if re.fullmatch(r"[\s|:-]+", t):
+                if _RULE_LINE_RE.fullmatch(t):
                     j += 1
                     continue
                 cs = _cells(folded, a, b, d if d in t or dd == d else dd)
@@ -220,12 +231,7 @@ def find_tables(folded: str) -> list[Row]:
                         joined = Cell(merged_last.text + first.text, merged_last.start, first.end)
                         cs = pending[:-1] + [joined] + cs[1:]
                     pending = None
-                if (
-                    len(cs) < n
-                    and len(cs) >= 1
-                    and j + 1 < len(lines)
-                    and not re.match(r"\s*(?:合计|总计|共)", t)
-                ):
+                if len(cs) < n and len(cs) >= 1 and j + 1 < len(lines) and not _TOTAL_LINE_RE.match(t):
                     pending = cs
                     j += 1
                     continue
@@ -236,8 +242,8 @@ def find_tables(folded: str) -> list[Row]:
             if len(cs) != n:
                 continue
             row = Row(name=None, tranche_table=tranche_table)
-            row.is_total = bool(re.match(r"(?:合计|总计|共计)", cs[0].text)) or any(
-                re.fullmatch(r"合计|总计", c.text) for c in cs[:2]
+            row.is_total = bool(_TOTAL_CELL_RE.match(cs[0].text)) or any(
+                _TOTAL_WORD_RE.fullmatch(c.text) for c in cs[:2]
             )
             for c, (k, klass), unit in zip(cs, kinds, units, strict=True):
                 if k == "name":
