@@ -231,6 +231,9 @@ class Emulator:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, a kept-alive client waits for
+            # the delayed ACK (~40 ms per request) before the body arrives.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
@@ -290,4 +293,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m`, this file is `__main__`, while the site modules register their routes on
+    # `xinpi.emulator.server`: serve through that module so the routes are the ones in use.
+    from xinpi.emulator.server import main as serve
+
+    serve()
