@@ -105,3 +105,100 @@ def test_encrypted_pdf_is_an_error() -> None:
     writer.write(out)
     with pytest.raises(PdfError, match="encrypted"):
         extract_pdf_text(out.getvalue())
+
+
+# --- reflow of hard-wrapped lines -----------------------------------------------------------------
+
+DEAL = "国泰海通-临港新片区数据资产1期资产支持专项计划"
+
+
+def _wrapped_pdf(paragraphs: list[str], width_em: float = 30) -> bytes:
+    """Paragraphs hard-wrapped at a printed width, the way real announcement PDFs are laid out."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, invariant=1)
+    c.setFont("STSong-Light", 11)
+    y = 780
+    for para in paragraphs:
+        line = ""
+        for ch in para:
+            if pdfmetrics.stringWidth(line + ch, "STSong-Light", 11) > width_em * 11:
+                c.drawString(50, y, line)
+                y, line = y - 16, ""
+            line += ch
+        c.drawString(50, y, line)
+        y -= 24
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+PARAGRAPHS = [
+    "上海证券交易所关于资产支持证券挂牌转让的通知",
+    f"各市场参与人：本所同意{DEAL}资产支持证券自2025年10月30日起在本所固定收益证券综合电子平台挂牌"
+    "转让，现将有关事项通知如下",
+    "一、本期证券分为优先级和次级两档，合计发行规模为人民币1.5亿元。",
+    "计划管理人：国泰海通证券股份有限公司",
+    "原始权益人：上海临港新片区数据科技有限公司",
+    "证券简称 | 证券代码 | 发行总额（万元）",
+    "25临数A1 | 265418 | 9,500",
+    "特此通知。",
+]
+
+
+def test_a_deal_name_wrapped_across_lines_comes_back_whole() -> None:
+    from pypdf import PdfReader
+
+    data = _wrapped_pdf(PARAGRAPHS)
+    raw = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert DEAL not in raw and DEAL in _squash(raw)  # the layout really split the name
+    text = extract_pdf_text(data)
+    assert DEAL in text
+    # every paragraph is one line again, and no two paragraphs were glued together
+    assert text.split("\n") == PARAGRAPHS
+
+
+def test_the_extractor_sees_the_whole_deal_name() -> None:
+    from xinpi.extractors.deals import extract_document
+
+    text = extract_pdf_text(_wrapped_pdf(PARAGRAPHS))
+    names = [m["deal_name"] for m in extract_document("t:1", PARAGRAPHS[0], text).mentions]
+    assert DEAL in names
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a full line without final punctuation continues on the next one
+        ("一二三四五六七八九十一二三四五六七八九十\n续行。\n短行",
+         "一二三四五六七八九十一二三四五六七八九十续行。\n短行"),
+        # a sentence end, a list marker, an article number, a field line, an indent: breaks kept
+        ("一二三四五六七八九十一二三四五六七八九。\n下一段", None),
+        ("一二三四五六七八九十一二三四五六七八九十\n（二）第二项", None),
+        ("一二三四五六七八九十一二三四五六七八九十\n第三条 规定", None),
+        ("一二三四五六七八九十一二三四五六七八九十\n计划管理人：某证券", None),
+        ("一二三四五六七八九十一二三四五六七八九十\n\u3000\u3000新段落", None),
+        ("一二三四五六七八九十一二三四五六七八九十\n2. 第二点", None),
+        # table rows stay rows
+        ("名称 | 代码 | 金额金额金额金额金额金额金额\n甲 | 1 | 2", None),
+        # latin lines broken between words get a space back
+        ("Asset backed securities are issued by the trust\nunder the plan", "Asset backed securities are "
+         "issued by the trust under the plan"),
+    ],
+)
+def test_reflow_rules(text: str, expected: str | None) -> None:
+    from xinpi.spiders.pdf import reflow
+
+    # typical full width in em: 20 CJK characters, or 48 latin ones (half an em each)
+    assert reflow(text, typical=20 if not text.isascii() else 24) == (text if expected is None else expected)
+
+
+def test_reflow_keeps_amounts_like_1_5_as_text() -> None:
+    from xinpi.spiders.pdf import reflow
+
+    full = "一二三四五六七八九十一二三四五六七八九十"
+    assert reflow(f"{full}\n1.5亿元的规模", typical=20) == f"{full}1.5亿元的规模"
