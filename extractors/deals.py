@@ -24,7 +24,6 @@ The work is split: ``names`` finds deal names, ``money`` amounts, ``tables`` tab
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -107,13 +106,9 @@ def extract_document(
     if not isinstance(published_at, dt.datetime):
         published_at = None
     res = _extract(title, text, published_at)
-    return Extraction([_copy(d, doc_id) for d in res.mentions], [_copy(d, doc_id) for d in res.aggregates])
-
-
-def _copy(d: dict, doc_id: str) -> dict:
-    out = {k: (copy.copy(v) if isinstance(v, list) else v) for k, v in d.items()}
-    out["doc_id"] = doc_id
-    return out
+    for d in res.mentions + res.aggregates:  # fresh dicts per call (no cache shares them)
+        d["doc_id"] = doc_id
+    return res
 
 
 def clear_caches() -> None:
