@@ -14,7 +14,9 @@ def test_cninfo_crawl_twice_lands_each_document_once(crawl, tmp_path):
     assert first.returncode == 0, first.log[-3000:]
     new = first.stats["xinpi/documents/new"]
     assert new > 0 and first.stats["xinpi/documents/written"] == new
-    second = crawl("cninfo", args=WINDOW, pipelines=True, workdir=tmp_path)
+    # refresh=1: fetch every stored document again (an incremental crawl would not even ask for
+    # them), so that it is dedupe that keeps them from landing twice
+    second = crawl("cninfo", args={**WINDOW, "refresh": "1"}, pipelines=True, workdir=tmp_path)
     assert second.returncode == 0, second.log[-3000:]
     assert second.stats["xinpi/documents/seen"] == new
     assert "xinpi/documents/written" not in second.stats
