@@ -191,6 +191,8 @@ class CninfoSpider(XinpiSpider):
             listed.append((row, aid))
         if self.page_is_all_known([f"cninfo:{aid}" for _, aid in listed if aid]):
             self.logger.info("%s: every row stored already, no further pages", where)
+            for row, _ in listed:  # each one is skipped (and counted) there
+                yield from self.parse_row(row, where)
             return
 
         capacity = self.page_size * self.max_pages

@@ -238,10 +238,10 @@ class SseBondSpider(SseGatewayMixin, XinpiSpider):
             self.check_total(response, page)
             rows = rows_of(page)
             ids = [f"{self.name}:{b}" for b in map(bulletin_id_of, rows) if b]
-            if self.page_is_all_known(ids):
+            if self.page_is_all_known(ids):  # its rows are skipped (and counted) in parse_row
                 self.logger.info("%s: every bulletin stored already, no further pages", response.url)
-                continue
-            yield from self.next_page(response, page, self.parse)
+            else:
+                yield from self.next_page(response, page, self.parse)
             for row in rows:
                 yield from self.parse_row(row, response)
 

@@ -114,15 +114,18 @@ class SseProjectsSpider(SseGatewayMixin, XinpiSpider):
 
     # --- incremental: (project_id, status) pairs stored already --------------------------------
     def pair_is_known(self, pair: tuple[str, str | None]) -> bool:
-        """True if this project is stored in this status and the crawl is incremental."""
+        """True if this project is stored in this status and the crawl is incremental: skip it."""
+        if self._pair_stored(pair):
+            self.crawler.stats.inc_value("xinpi/incremental/known_skipped")
+            return True
+        return False
+
+    def _pair_stored(self, pair: tuple[str, str | None]) -> bool:
         if not self.incremental:
             return False
         if getattr(self, "_known_pairs", None) is None:
             self._known_pairs = known_projects(self.data_dir, "sse")
-        if (pair[0], str(pair[1])) in self._known_pairs:
-            self.crawler.stats.inc_value("xinpi/incremental/known_skipped")
-            return True
-        return False
+        return (pair[0], str(pair[1])) in self._known_pairs
 
     def wanted(self, row: dict[str, Any]) -> bool:
         """Whether the row's status date is one this crawl keeps (the window, unless switched off)."""
@@ -144,11 +147,12 @@ class SseProjectsSpider(SseGatewayMixin, XinpiSpider):
             self.check_total(response, page)
             rows = rows_of(page)
             pairs = self.page_pairs(rows)
-            if self.incremental and pairs and all(self.pair_is_known(p) for p in pairs):
+            if self.incremental and pairs and all(self._pair_stored(p) for p in pairs):
+                # its rows are skipped (and counted) in parse_row
                 self.crawler.stats.inc_value("xinpi/incremental/stopped_paging")
                 self.logger.info("%s: every project stored in its status, no further pages", response.url)
-                continue
-            yield from self.next_page(response, page, self.parse)
+            else:
+                yield from self.next_page(response, page, self.parse)
             for row in rows:
                 yield from self.parse_row(row, response)
 

@@ -112,14 +112,14 @@ class ZqrbSpider(XinpiSpider):
             if not self.on_topic(link.get_text(" ", strip=True)):
                 continue
             wanted.append((url, doc_id_of(url)))
-        if self.page_is_all_known([d for _, d in wanted]):
-            self.logger.info("%s: every entry stored already, no further pages", response.url)
-            return
+        all_known = self.page_is_all_known([d for _, d in wanted])
         for url, doc_id in wanted:
             if not self.is_known(doc_id):
                 yield scrapy.Request(url, callback=self.parse_article, errback=self.on_error)
         more = next((a for a in soup.select("div.page a[href], a[href]") if "下一页" in a.get_text()), None)
-        if dates and max(dates) < self._since:
+        if all_known:
+            self.logger.info("%s: every entry stored already, no further pages", response.url)
+        elif dates and max(dates) < self._since:
             self.logger.debug("%s: all dates before %s, stop paging", response.url, self._since)
         elif more is not None:
             yield scrapy.Request(
