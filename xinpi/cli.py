@@ -29,7 +29,7 @@ def spider_names() -> list[str]:
 
 
 def _run_flow(sources: list[str], out: Path, emulator_url: str, since: str | None, until: str | None,
-              settings: dict[str, str]) -> int:
+              settings: dict[str, str], refresh: bool = False, all_topics: bool = False) -> int:
     configure_offline_prefect()
     from xinpi.flows.crawl import crawl_flow
     from xinpi.flows.report import format_run, store_summary
@@ -40,7 +40,8 @@ def _run_flow(sources: list[str], out: Path, emulator_url: str, since: str | Non
               file=sys.stderr)
         return 2
     print(f"crawling {', '.join(sources)} into {out} ...", file=sys.stderr, flush=True)
-    state = crawl_flow(sources, str(out), emulator_url, since, until, settings or None, return_state=True)
+    state = crawl_flow(sources, str(out), emulator_url, since, until, settings or None, refresh=refresh,
+                       all_topics=all_topics, return_state=True)
     results = state.result(raise_on_failure=False)
     if not isinstance(results, dict):  # the flow itself broke before it could report per source
         print(f"xinpi: the crawl flow failed: {results}", file=sys.stderr)
@@ -65,7 +66,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_crawl(args: argparse.Namespace) -> int:
     settings = dict(kv.split("=", 1) for kv in args.set)
     sources = args.sources or spider_names()
-    return _run_flow(sources, data_dir(args.data_dir), args.emulator or "", args.since, args.until, settings)
+    return _run_flow(sources, data_dir(args.data_dir), args.emulator or "", args.since, args.until, settings,
+                     args.refresh, args.all_topics)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -124,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--since", help="window start, YYYY-MM-DD (Beijing date; default: recent days)")
     crawl.add_argument("--until", help="window end, YYYY-MM-DD (default: today)")
     crawl.add_argument("--emulator", help="base URL of a running site emulator instead of the real sites")
+    crawl.add_argument("--refresh", action="store_true",
+                       help="fetch stored documents again (a re-scan that catches edits at the source)")
+    crawl.add_argument("--all-topics", action="store_true", help="no topic filter (spider argument all=1)")
     crawl.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a Scrapy setting for every crawl, e.g. -s DOWNLOAD_DELAY=2")
     crawl.set_defaults(func=cmd_crawl)
