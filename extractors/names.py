@@ -201,6 +201,12 @@ _LONGER_BOND_RE = re.compile(r"(?:公司|企业|金融|专项)\Z")
 _PERIOD_ONLY = re.compile(r"(?:19|20)\d\d年(?:\d{1,2}月|第?[一二三四1-4]季度|[上下]半年|前三季度|以来|全年)")
 
 
+@cache
+def _reit_category_re() -> re.Pattern:
+    """A short REIT body that is only a category word, with at most one character before it."""
+    return re.compile(r"[\u4e00-\u9fff]?(?:" + alternation(lines("reit_categories.txt")) + ")")
+
+
 def _valid(body: str, suffix: str, kind: str, quoted: bool, folded: str, s: int) -> bool:
     if len(body) < 2 or _PERIOD_ONLY.match(body):
         return False
@@ -208,7 +214,11 @@ def _valid(body: str, suffix: str, kind: str, quoted: bool, folded: str, s: int)
     marker = bool(MARKER_RE.search(body))
     if kind == "short":
         if suffix == "REIT":
-            return not CATEGORY_RE.search(body) and not re.search(r"\d", body[:1])
+            return (
+                not CATEGORY_RE.search(body)
+                and not re.search(r"\d", body[:1])
+                and not _reit_category_re().fullmatch(body)
+            )
         if suffix in ("专项计划",):
             return quoted and len(body) >= 4 and not CATEGORY_RE.search(body)
         if suffix in ("ABS", "ABN"):
