@@ -13,12 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from xinpi.config import data_dir, host_url
 from xinpi.items import FailureItem
-from xinpi.state import known_doc_ids, read_watermark
+from xinpi.state import clear_running, known_doc_ids, mark_running, read_watermark, unfinished_runs
 
 #: Words that make a document worth fetching when the topic filter is on (``XINPI_TOPIC_WORDS``).
 DEFAULT_TOPIC_WORDS = (
@@ -49,6 +51,27 @@ class XinpiSpider(scrapy.Spider):
     all: str | None = None
     #: Sources whose listing is already topical (a register, a keyword query) set this to False.
     topic_filtered: bool = True
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> XinpiSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._mark_running, signal=signals.spider_opened)
+        crawler.signals.connect(spider._clear_running, signal=signals.spider_closed)
+        return spider
+
+    def _mark_running(self) -> None:
+        self._marker = mark_running(self.data_dir, self.name, self.crawl_started)
+        self._unfinished = unfinished_runs(self.data_dir, self.name, exclude=self._marker)
+        if self._unfinished and self.incremental:
+            self.logger.warning(
+                "%s: %d earlier crawl(s) did not finish (%s); walking the whole window this time",
+                self.name, len(self._unfinished), ", ".join(str(u.get("started")) for u in self._unfinished),
+            )
+            self.crawler.stats.set_value("xinpi/incremental/unfinished_before", len(self._unfinished))
+
+    def _clear_running(self, reason: str) -> None:
+        if getattr(self, "_marker", None) is not None:
+            clear_running(self._marker, reason == "finished", self.crawl_started)
 
     def host(self, hostname: str) -> str:
         """Base URL for ``hostname``: the real site, or the emulator under ``XINPI_EMULATOR_URL``."""
@@ -116,10 +139,11 @@ class XinpiSpider(scrapy.Spider):
         """True if a listing page holds only stored documents: an incremental crawl pages no further.
 
         Listings come newest first, so a page of known documents means the rest is known too (the
-        weekly ``refresh`` re-scan is what catches an old document edited at the source).
+        weekly ``refresh`` re-scan is what catches an old document edited at the source). Not after
+        a crawl that died, though: it may have stored page 1 and never reached page 2.
         """
-        if not self.incremental or not doc_ids:
-            return False
+        if not self.incremental or not doc_ids or getattr(self, "_unfinished", None):
+            return False  # an earlier crawl died: pages past a stored one may never have been read
         if all(self._stored(d) for d in doc_ids):  # counted once, where the caller skips them
             self.crawler.stats.inc_value("xinpi/incremental/stopped_paging")
             return True

@@ -75,3 +75,47 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return str(value)
+
+
+# --- crawls in progress -------------------------------------------------------------------------
+# A crawl leaves a marker while it runs and removes it when it finishes. A marker left by a crawl
+# that died says "the listing pages stored so far may hide older pages never reached", so the next
+# crawl must walk its whole window instead of stopping at the first page of stored documents.
+
+
+def _running_dir(data_dir: Path, source: str) -> Path:
+    return Path(data_dir) / "_state" / "running" / source
+
+
+def mark_running(data_dir: Path, source: str, started: dt.datetime) -> Path:
+    folder = _running_dir(data_dir, source)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{started.strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}.json"
+    path.write_text(json.dumps({"pid": os.getpid(), "started": started.isoformat()}), "utf-8")
+    return path
+
+
+def unfinished_runs(data_dir: Path, source: str, exclude: Path | None = None) -> list[dict[str, Any]]:
+    """Markers of other crawls of ``source`` that have not finished (running now, or dead)."""
+    folder = _running_dir(data_dir, source)
+    out = []
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        if exclude is not None and path == exclude:
+            continue
+        try:
+            out.append({"path": str(path), **json.loads(path.read_text("utf-8"))})
+        except (OSError, ValueError):
+            out.append({"path": str(path)})
+    return out
+
+
+def clear_running(marker: Path, finished_cleanly: bool, started: dt.datetime) -> None:
+    """Remove our marker; a clean finish also clears markers of crawls that began before ours,
+    since this crawl walked everything they may have left unvisited."""
+    marker.unlink(missing_ok=True)
+    if not finished_cleanly:
+        return
+    stamp = started.strftime("%Y%m%dT%H%M%S%f")
+    for path in marker.parent.glob("*.json"):
+        if path.name.split("-", 1)[0] < stamp:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,39 @@
+"""The base spider's incremental guard: a crawl that died must not let the next one stop early."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from crawlkit import run_crawl
+from xinpi.state import mark_running, unfinished_runs
+
+WINDOW = {"since": "2025-01-01", "until": "2025-12-31"}
+
+
+def test_after_a_crawl_died_the_next_walks_every_listing_page(emulator, tmp_path) -> None:
+    first = run_crawl("cs", emulator.url, tmp_path, args=WINDOW, pipelines=True,
+                      settings={"XINPI_CS_CHANNELS": ["gppd/zqxw"]})
+    assert first.returncode == 0 and first.stats.get("xinpi/documents/new", 0) > 0, first.log[-2000:]
+    data = tmp_path / "data"
+    assert unfinished_runs(data, "cs") == []  # a clean finish leaves no marker
+
+    # A crawl that was killed leaves its marker behind.
+    mark_running(data, "cs", dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    emulator.clear()
+    again = run_crawl("cs", emulator.url, tmp_path, args=WINDOW, pipelines=True,
+                      settings={"XINPI_CS_CHANNELS": ["gppd/zqxw"]})
+    assert again.returncode == 0, again.log[-2000:]
+    assert again.stats.get("xinpi/incremental/unfinished_before") == 1
+    assert "xinpi/incremental/stopped_paging" not in again.stats
+    listing = emulator.count("www.cs.com.cn", r"^/gppd/zqxw/(index_\d+\.shtml)?$")
+    assert listing > 1
+    assert emulator.count("www.cs.com.cn", r"\.html$") == 0  # stored articles are still not fetched
+    assert again.stats.get("xinpi/documents/new", 0) == 0
+    assert unfinished_runs(data, "cs") == []  # this clean finish cleared the dead crawl's marker
+
+    # With no dead crawl behind it, the next quiet run stops after one listing page.
+    emulator.clear()
+    quiet = run_crawl("cs", emulator.url, tmp_path, args=WINDOW, pipelines=True,
+                      settings={"XINPI_CS_CHANNELS": ["gppd/zqxw"]})
+    assert quiet.stats.get("xinpi/incremental/stopped_paging") == 1
+    assert emulator.count("www.cs.com.cn", r"^/gppd/zqxw/") == 1
