@@ -265,11 +265,53 @@ def _rank(klass: str, shelf: bool) -> int:
     return _CLASS_ORDER.index(klass)
 
 
+_RESPECTIVELY = re.compile(r"分别")
+
+
+def _respective_scales(deals, monies: list[Money], folded: str, linker: Linker, used: set[int]) -> None:
+    """ "A和B…发行规模分别为5亿元和6亿元": as many amounts after 分别 as deals named before it in the
+    sentence, with a scale cue in the clause before 分别, go to those deals in order."""
+    cue_re, cue_cls = _cue_re()
+    for r in _RESPECTIVELY.finditer(folded):
+        s0, s1 = linker.sentence(r.start())
+        cs = max(s0, max(folded.rfind(c, s0, r.start()) for c in "，,") + 1)
+        cues = cue_re.findall(folded[cs : r.start()])
+        if not cues:
+            continue
+        ks = linker.deals_in(s0, r.start())
+        ms = [i for i, m in enumerate(monies) if r.end() <= m.start < s1 and i not in used]
+        if len(ks) < 2 or len(ms) != len(ks):
+            continue
+        klass = cue_cls[cues[-1]]
+        for k, i in zip(ks, ms, strict=True):
+            m = monies[i]
+            shelf = bool(_SHELF_NAME.search(deals[k].canon.key))
+            deals[k].scale.append(
+                ((_rank(klass, shelf), 0 if m.currency == "CNY" else 1, m.start), _money_dict(m))
+            )
+            used.add(i)
+
+
+def _money_dict(m: Money) -> dict:
+    return {
+        "yuan": m.yuan,
+        "text": m.text,
+        "unit": m.unit_text if m.currency == "CNY" else m.unit + _cur_word(m),
+        "currency": m.currency,
+        "amount": m.amount,
+        "qualifier": m.qualifier,
+        "span": [m.start, m.end],
+    }
+
+
 def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, used: set[int]) -> None:
+    _respective_scales(deals, monies, folded, linker, used)
     cue_re, cue_cls = _cue_re()
     excl = _excl_re()
     spans = sorted((h.start, h.end) for d in deals for h in d.hits)
     for idx, m in enumerate(monies):
+        if idx in used:
+            continue
         s0, s1 = linker.sentence(m.start)
         cs = max(s0, max((folded.rfind(c, s0, m.start) for c in "，,:：(（\t"), default=-1) + 1)
         if folded[cs - 1 : cs] in ":：\t" and cs - 1 > s0:
@@ -316,20 +358,7 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
             continue
         d = deals[k]
         shelf = bool(_SHELF_NAME.search(d.canon.key))
-        d.scale.append(
-            (
-                (_rank(klass, shelf), 0 if m.currency == "CNY" else 1, m.start),
-                {
-                    "yuan": m.yuan,
-                    "text": m.text,
-                    "unit": m.unit_text if m.currency == "CNY" else m.unit + _cur_word(m),
-                    "currency": m.currency,
-                    "amount": m.amount,
-                    "qualifier": m.qualifier,
-                    "span": [m.start, m.end],
-                },
-            )
-        )
+        d.scale.append(((_rank(klass, shelf), 0 if m.currency == "CNY" else 1, m.start), _money_dict(m)))
         used.add(idx)
 
 
@@ -478,7 +507,7 @@ def _parties(deals, folded: str, full: str, linker: Linker, org_aliases, full_or
     for k, d in enumerate(deals):
         if d.canon.type == "REIT" and not d.managers:
             for m in re.finditer(
-                r"([\u4e00-\u9fff]{2,12}基金管理(?:股份)?有限公司)[^，。]{0,4}(?:发布|公告)", folded
+                r"([\u4e00-\u9fff]{2,12}基金管理(?:股份)?有限公司)(?:[^，。]{0,4}(?:发布|公告)|关于)", folded
             ):
                 if linker.link(m.end()) == k:
                     _add_party(d, "manager", full[m.start(1) : m.end(1)], (m.start(1), m.end(1)))
@@ -489,7 +518,7 @@ def _parties(deals, folded: str, full: str, linker: Linker, org_aliases, full_or
             seg = folded[h.start : h.end]
             m = re.match(
                 r"\s*(?:(?:19|20)\d\d年度?)?\s*(.{2,40}?(?:股份有限公司|有限责任公司|有限公司|总公司|集团公司|"
-                r"省政府|市政府|自治区政府|财政厅))",
+                r"省政府|市政府|自治区政府|财政厅|银行(?!股份|有限)))",
                 seg,
             )
             if m:

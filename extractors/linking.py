@@ -59,16 +59,20 @@ class Linker:
             return self.m[k].deal
         return None
 
-    def deals_before_in_paragraph(self, pos: int) -> list[int]:
-        """Every deal named in the paragraph before ``pos`` ("上述…均为X" covers them all)."""
-        p0, _ = self.paragraph(pos)
-        lo = bisect.bisect_left(self.starts, p0)
-        hi = bisect.bisect_left(self.starts, pos)
+    def deals_in(self, lo: int, hi: int) -> list[int]:
+        """Deals named in [lo, hi), in the order of their first mention there."""
+        a = bisect.bisect_left(self.starts, lo)
+        b = bisect.bisect_left(self.starts, hi)
         out: list[int] = []
-        for x in self.m[lo:hi]:
+        for x in self.m[a:b]:
             if x.deal not in out:
                 out.append(x.deal)
         return out
+
+    def deals_before_in_paragraph(self, pos: int) -> list[int]:
+        """Every deal named in the paragraph before ``pos`` ("上述…均为X" covers them all)."""
+        p0, _ = self.paragraph(pos)
+        return self.deals_in(p0, pos)
 
     def link(self, pos: int, follow: int | None = None, fallback: bool = True) -> int | None:
         if not self.m:

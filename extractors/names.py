@@ -163,6 +163,15 @@ def scan_left(folded: str, a: int, floor: int, stops: set[int]) -> int:
     return i
 
 
+_ISSUE_NO = re.compile(r"(?:\d{1,3}|[一二三四五六七八九十]{1,3})号|第[\d一二三四五六七八九十]{1,4}期")
+
+
+def _trailing_issue_no(folded: str, b: int) -> int:
+    """A numbered issue written after the suffix ("…专项计划01号", "…专项计划第3期") is part of its name."""
+    m = _ISSUE_NO.match(folded, b)
+    return m.end() if m else b
+
+
 def _trailing_parens(folded: str, b: int) -> int:
     while b < len(folded) and folded[b] == "(":
         close = folded.find(")", b + 1, b + 20)
@@ -259,7 +268,7 @@ def find_names(folded: str, original: str, title_end: int) -> list[NameHit]:
             quoted = False  # the quote goes on past the name: a document title, not a deal
         if not _valid(body, suffix, kind, quoted, folded, s):
             continue
-        e = _trailing_parens(folded, b)
+        e = _trailing_parens(folded, _trailing_issue_no(folded, b))
         name = clean_name(original[s:e])
         hit = NameHit(
             start=s,
