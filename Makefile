@@ -12,7 +12,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 240
 export XINPI_CACHE_DIR := $(CURDIR)/.tmp/cache
 export TLDEXTRACT_CACHE := $(CURDIR)/.tmp/cache/tldextract
 
-.PHONY: demo test lint bench clean install
+.PHONY: demo test lint bench clean install browser
 
 install: $(STAMP)
 
@@ -22,10 +22,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
+# The ops test screenshots the Prefect UI with Debian's headless Chromium.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
 demo: $(STAMP)
 	$(BIN)/xinpi demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
