@@ -60,10 +60,15 @@ class CrawlError(RuntimeError):
 def summarise(stats: dict[str, Any]) -> dict[str, Any]:
     """Per-source figures from a crawl's raw Scrapy stats."""
     out: dict[str, Any] = {name: int(stats.get(key, 0) or 0) for name, key in STAT_FIELDS.items()}
-    out["failures"] = sum(int(v) for k, v in stats.items() if k.startswith("xinpi/failures/"))
-    out["failures_by_stage"] = {
-        k.removeprefix("xinpi/failures/"): int(v) for k, v in stats.items() if k.startswith("xinpi/failures/")
+    # xinpi/failures/<stage> counts each failure once; xinpi/failures/written counts them again as
+    # rows landed in failures/, so it is not a stage.
+    stages = {
+        k.removeprefix("xinpi/failures/"): int(v)
+        for k, v in stats.items()
+        if k.startswith("xinpi/failures/") and k != "xinpi/failures/written"
     }
+    out["failures"] = sum(stages.values())
+    out["failures_by_stage"] = stages
     out["responses_by_status"] = {
         k.rsplit("/", 1)[-1]: int(v)
         for k, v in stats.items()
