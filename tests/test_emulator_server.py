@@ -149,3 +149,26 @@ def test_a_second_emulator_serves_on_its_own_port() -> None:
         assert other.url.startswith("http://127.0.0.1:")
         assert call(f"{other.url}/{HOST}/echo/z")[0] == 200
         assert other.count(HOST) == 1
+
+
+@route(HOST, r"/shared/(?P<name>[a-z]+)")
+def _shared_first(req: Request) -> Response:
+    assert req.match is not None
+    if req.match["name"] != "first":
+        return Response(404, "not mine", "text/plain")
+    return Response(200, "first module", "text/plain")
+
+
+@route(HOST, r"/shared/(?P<name>[a-z]+)")
+def _shared_second(req: Request) -> Response:
+    assert req.match is not None
+    if req.match["name"] != "second":
+        return Response(404, "not mine either", "text/plain")
+    return Response(200, "second module", "text/plain")
+
+
+def test_two_sites_on_one_host_each_answer_their_own_pages(emulator: Emulator) -> None:
+    """A page one site module does not know falls through to the next; 404 only if none knows it."""
+    assert call(f"{emulator.url}/{HOST}/shared/first")[:2] == (200, b"first module")
+    assert call(f"{emulator.url}/{HOST}/shared/second")[:2] == (200, b"second module")
+    assert call(f"{emulator.url}/{HOST}/shared/third")[:2] == (404, b"not mine")

@@ -201,17 +201,25 @@ class Emulator:
         elif fault and fault.kind == "garbage":
             return Response(200, b"\x00\xff<<not json{{", "application/json")
         wanted = "GET" if req.method == "HEAD" else req.method  # HEAD answers like GET, minus the body
+        # Several site modules may serve one host (the synthetic bulk channel lives on zqrb's host):
+        # the first route that knows the page answers; a 404 only if none does.
+        resp: Response | None = None
         for method, host, pattern, handler in _ROUTES:
             if method == wanted and host == req.host:
                 m = pattern.fullmatch(req.path)
                 if m:
                     req.match = m
-                    resp = handler(req)
-                    if fault and fault.kind == "truncate":
-                        body = resp.body.encode() if isinstance(resp.body, str) else resp.body
-                        resp.body = body[: len(body) // 2]
-                    return resp
-        return Response(404, f"no such page: {req.host}{req.path}", "text/plain")
+                    answer = handler(req)
+                    if answer.status != 404:
+                        resp = answer
+                        break
+                    resp = resp or answer
+        if resp is None:
+            return Response(404, f"no such page: {req.host}{req.path}", "text/plain")
+        if fault and fault.kind == "truncate":
+            body = resp.body.encode() if isinstance(resp.body, str) else resp.body
+            resp.body = body[: len(body) // 2]
+        return resp
 
     def _control(self, req: Request) -> Response:
         """HTTP controls for a crawl running in another process: faults and the request log."""
