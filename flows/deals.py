@@ -14,7 +14,7 @@ Syndicated copies of a news story (``documents.extra.story_id``) count once: one
 Only the latest version of each document counts. Register rows are authoritative for name, planned
 scale, issuer, manager and status; mentions fill what the register lacks, and disagreements (scale
 beyond 0.5 %, issuers with nothing in common) are flagged in ``conflict`` / ``conflicts``.
-See docs/deals.md for every column.
+Every column is described in the README (schema reference, the deals table).
 """
 
 from __future__ import annotations

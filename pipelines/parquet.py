@@ -1,6 +1,6 @@
 """Last stage: land documents, their facts, failures and register rows as hive-partitioned Parquet.
 
-Layout under ``DATA_DIR`` (see docs/schema.md for every column)::
+Layout under ``DATA_DIR`` (see the README's schema reference for every column)::
 
     documents/source=<source>/date=<YYYY-MM-DD>/part-<run_id>-<seq>.parquet
     mentions/source=<source>/date=<YYYY-MM-DD>/part-<run_id>-<seq>.parquet

@@ -51,19 +51,20 @@ XINPI_TOPIC_WORDS: list[str] = []
 # --- per-source knobs (each spider's docstring says more; defaults shown) --------------------------
 # Lists accept a Python list, a JSON list or a comma-separated string. Unset = the spider's default.
 XINPI_PDF_MAX_BYTES = 20 * 1024 * 1024  # attachment download cap; a larger PDF is a recorded failure
-# XINPI_CNINFO_SEARCHKEYS: title keywords, one query each ("资产支持;专项计划;公司债"); see spiders/cninfo.py
+# XINPI_CNINFO_SEARCHKEYS: unset = one category query (公司债+其他融资) with the topic filter on titles;
+#   "资产支持;专项计划" = keyword mode, one query per keyword (spiders/cninfo.py)
 XINPI_CNINFO_PAGE_SIZE = 30  # the real API caps pages at 30 rows
 XINPI_CNINFO_MAX_PAGES = 100  # past ~100 pages the real API repeats page 1: the window is sliced
-# XINPI_ZQRB_CHANNELS: the channel paths to read (see spiders/zqrb.py)
-# XINPI_SSE_BOND_TYPES: ABS + corporate bond announcement types
-# XINPI_SSE_PROJECT_TYPES: ZQ_XMLB BOND_TYPE codes for ABS and bonds
+# XINPI_ZQRB_CHANNELS: channel paths to read, default ["jrjg/bank"]
+# XINPI_SSE_BOND_TYPES: bondType lists, default one comma list of the ABS and corporate types
+# XINPI_SSE_PROJECT_TYPES: ZQ_XMLB BOND_TYPE codes, default none (one query, every type)
 # XINPI_SSE_PDF_HOST: "www.sse.com.cn"  # relative PDF paths are joined to this host, never query.sse
 # XINPI_SZSE_CHANNELS: ["bondinfoNotice_disc"]
-# XINPI_SZSE_PROJECT_CATEGORIES: the spider's zqlb codes (ABS first)
+# XINPI_SZSE_PROJECT_CATEGORIES: zqlb codes, default [""] (one query, every category)
 # XINPI_SINA_LIDS: [2516] 财经
 # XINPI_EASTMONEY_COLUMNS: [1207]
-# XINPI_CS_CHANNELS: the spider's default channels
-# XINPI_STCN_TYPES: the spider's default list types
+# XINPI_CS_CHANNELS: default ["gppd/zqxw"] 债市研究
+# XINPI_STCN_TYPES: default ["finance"]
 
 # --- politeness and robustness ----------------------------------------------------------------
 USER_AGENT = "xinpi/0.1 (+https://github.com/xinpi; disclosure research crawler)"
