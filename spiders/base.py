@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 
 from xinpi.config import data_dir, host_url
 from xinpi.items import FailureItem
+from xinpi.spiders.story import story_id
 from xinpi.state import clear_running, known_doc_ids, mark_running, read_watermark, unfinished_runs
 
 #: Words that make a document worth fetching when the topic filter is on (``XINPI_TOPIC_WORDS``).
@@ -190,8 +191,17 @@ class XinpiSpider(scrapy.Spider):
         yield self.failure(url, "fetch", f"{failure.type.__name__}: {failure.getErrorMessage()}", status)
 
     def document_defaults(self, **fields: Any) -> dict[str, Any]:
-        """Fields every document carries, plus the ones given."""
-        return {"source": self.name, "kind": self.kind, "fetched_at": dt.datetime.now(dt.UTC), **fields}
+        """Fields every document carries, plus the ones given.
+
+        A news story also gets ``extra.story_id``, shared by its syndicated copies on other outlets,
+        so that one deal reported by three papers counts once in the deals table.
+        """
+        doc = {"source": self.name, "kind": self.kind, "fetched_at": dt.datetime.now(dt.UTC), **fields}
+        if doc["kind"] == "news" and doc.get("text"):
+            extra = dict(doc.get("extra") or {})
+            extra.setdefault("story_id", story_id(doc.get("title"), doc["text"]))
+            doc["extra"] = extra
+        return doc
 
 
 def _truthy(value: object) -> bool:

@@ -37,3 +37,16 @@ def test_after_a_crawl_died_the_next_walks_every_listing_page(emulator, tmp_path
                       settings={"XINPI_CS_CHANNELS": ["gppd/zqxw"]})
     assert quiet.stats.get("xinpi/incremental/stopped_paging") == 1
     assert emulator.count("www.cs.com.cn", r"^/gppd/zqxw/") == 1
+
+
+def test_every_news_spider_links_syndicated_copies_by_story_id(emulator, tmp_path) -> None:
+    """cs and stcn both carry the same 证券日报 story: their copies share one story_id."""
+    by_source = {}
+    for spider in ("cs", "stcn"):
+        result = run_crawl(spider, emulator.url, tmp_path / spider, args={**WINDOW, "all": "1"})
+        assert result.returncode == 0, result.log[-2000:]
+        docs = result.documents()
+        assert docs and all(d["extra"].get("story_id") for d in docs)
+        by_source[spider] = {d["extra"]["story_id"]: d["title"] for d in docs}
+    shared = set(by_source["cs"]) & set(by_source["stcn"])
+    assert len(shared) >= 1
