@@ -63,3 +63,31 @@ def format_run(results: dict[str, dict[str, Any]], summary: dict[str, Any], data
                  f"recorded failures {summary['failures']}")
     lines.append(f"  Parquet: {data_dir}/{{documents,mentions,aggregates,projects,failures}}/")
     return "\n".join(lines)
+
+
+def deals_summary(data_dir: Path) -> dict[str, Any]:
+    """The deals table in figures: rows, conflicts, and deals that register, announcement and news
+    all speak of (the strongest provenance the store can give)."""
+    rows = dataset_rows(data_dir, "deals", ["name", "conflict", "provenance"])
+    three_way = []
+    for row in rows:
+        kinds = {p.get("kind") for p in row.get("provenance") or []}
+        if {"register", "announcement", "news"} <= kinds:
+            three_way.append(row["name"])
+    return {
+        "deals": len(rows),
+        "conflicts": sum(1 for r in rows if r.get("conflict")),
+        "register_announcement_news": sorted(three_way),
+    }
+
+
+def format_deals(summary: dict[str, Any], data_dir: Path) -> str:
+    lines = [
+        "",
+        f"Deals table: {summary['deals']} deals ({summary['conflicts']} with disagreeing sources), "
+        f"{data_dir}/deals/",
+    ]
+    both = summary["register_announcement_news"]
+    if both:
+        lines.append(f"  named in a register, an announcement and the news: {len(both)}, e.g. {both[0]}")
+    return "\n".join(lines)

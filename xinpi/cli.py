@@ -3,6 +3,8 @@
     xinpi demo                      offline demo: emulator + all spiders -> ./data, then a summary
     xinpi crawl [SOURCE ...]        crawl the real sites (or --emulator URL) into DATA_DIR
     xinpi extract IN.jsonl -o OUT   run the deal extractor over documents in a JSON-lines file
+    xinpi deals                     rebuild the deals table (one row per deal, with provenance)
+    xinpi compact [DATASET ...]     merge small Parquet files per partition, drop duplicate rows
     xinpi emulator [--port P]       serve the site emulator until interrupted
     xinpi serve                     run the schedules (nightly crawl, weekly re-scan, backfill, ...)
     xinpi sources                   list the spiders
@@ -50,6 +52,19 @@ def _run_flow(sources: list[str], out: Path, emulator_url: str, since: str | Non
     return 0 if state.is_completed() else 1
 
 
+def _rebuild_deals(out: Path) -> int:
+    configure_offline_prefect()
+    from xinpi.flows.deals import deals_flow
+    from xinpi.flows.report import deals_summary, format_deals
+
+    state = deals_flow(str(out), return_state=True)
+    if not state.is_completed():
+        print(f"xinpi: rebuilding the deals table failed: {state.message}", file=sys.stderr)
+        return 1
+    print(format_deals(deals_summary(out), out))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from xinpi.emulator.server import Emulator
 
@@ -60,7 +75,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # The fixture corpus spans 2025-2026; the demo asks for all of it.
         settings = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "ROBOTSTXT_OBEY": "True"}
         code = _run_flow(sources, out, emulator.url, args.since, args.until, settings)
-    return code
+    return _rebuild_deals(out) or code
+
+
+def cmd_deals(args: argparse.Namespace) -> int:
+    return _rebuild_deals(data_dir(args.data_dir))
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    configure_offline_prefect()
+    from xinpi.flows.compact import compact_flow
+
+    report = compact_flow(str(data_dir(args.data_dir)), args.datasets or None)
+    for dataset, figures in sorted(report.items()):
+        print(f"{dataset:<12} " + "  ".join(f"{k} {v}" for k, v in sorted(figures.items())))
+    return 0
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -150,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--limit", type=int, default=2, help="flow runs at a time in this process")
     serve.add_argument("--list", action="store_true", help="print the deployments and exit")
     serve.set_defaults(func=cmd_serve)
+
+    deals = sub.add_parser("deals", help="rebuild the deals table from what DATA_DIR holds")
+    deals.add_argument("--data-dir", help="default: $DATA_DIR or ./data")
+    deals.set_defaults(func=cmd_deals)
+
+    compact = sub.add_parser("compact", help="merge each partition's small Parquet files, drop duplicates")
+    compact.add_argument("datasets", nargs="*", help="default: every dataset")
+    compact.add_argument("--data-dir", help="default: $DATA_DIR or ./data")
+    compact.set_defaults(func=cmd_compact)
 
     sources = sub.add_parser("sources", help="list the spiders")
     sources.set_defaults(func=cmd_sources)
