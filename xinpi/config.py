@@ -78,7 +78,8 @@ def configure_offline_prefect() -> None:
     Must run before ``import prefect``: Prefect reads its settings at import. A real deployment sets
     ``PREFECT_API_URL`` and these defaults step aside (``setdefault`` never overrides).
     """
-    home = project_root() / ".tmp" / "prefect"
+    home = Path(os.environ.get("PREFECT_HOME") or project_root() / ".tmp" / "prefect")
+    home.mkdir(parents=True, exist_ok=True)  # Prefect warns, then works, when it is missing
     os.environ.setdefault("PREFECT_HOME", str(home))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")

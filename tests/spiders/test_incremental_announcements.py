@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CrawlResult, run_crawl
+from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator
 
 TODAY = dt.date.today().isoformat()
