@@ -27,6 +27,7 @@ import json
 import os
 import pstats
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -305,12 +306,15 @@ def _verdict(ok: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=2000, help="documents in the speed comparison (>= 2000)")
-    ap.add_argument("--mem-docs", default="1000,10000", help="small,large document counts for the RSS ratio")
+    ap.add_argument("--mem-docs", default="1000,10000",
+                    help="small,large document counts for the RSS ratio; 'none' skips both memory crawls")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run the bare/full pair this many times, interleaved; ratios use the medians")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     ap.add_argument("--profile", action="store_true", help="also profile a full crawl of --docs documents")
     ap.add_argument("--keep", type=Path, help="keep logs and data under this folder (default: a temp dir)")
     args = ap.parse_args(argv)
-    small, large = (int(x) for x in args.mem_docs.split(","))
+    mem = None if args.mem_docs.strip().lower() == "none" else tuple(int(x) for x in args.mem_docs.split(","))
 
     tmp = tempfile.TemporaryDirectory(prefix="xinpi-crawl-bench-") if args.keep is None else None
     work = args.keep or Path(tmp.name)  # type: ignore[union-attr]
@@ -318,8 +322,13 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, CrawlRun] = {}
     t0 = time.perf_counter()
     load_start = os.getloadavg()
-    for key, kind, docs in (("bare", "bare", args.docs), ("full", "full", args.docs),
-                            ("mem_small", "full", small), ("mem_large", "full", large)):
+    plan = []
+    for n in range(max(1, args.repeat)):  # interleaved pairs: both crawls of a pair see similar load
+        suffix = "" if n == 0 else f"_{n + 1}"
+        plan += [(f"bare{suffix}", "bare", args.docs), (f"full{suffix}", "full", args.docs)]
+    if mem is not None:
+        plan += [("mem_small", "full", mem[0]), ("mem_large", "full", mem[1])]
+    for key, kind, docs in plan:
         say(f"crawling: {kind} {docs} ...")
         runs[key] = crawl(kind, docs, work / key)
     prof = None
@@ -328,22 +337,29 @@ def main(argv: list[str] | None = None) -> int:
         crawl("full", args.docs, work / "profile", profile=work / "full.prof")
         prof = profile_summary(work / "full.prof")
 
-    bare, full, mem_s, mem_l = runs["bare"], runs["full"], runs["mem_small"], runs["mem_large"]
-    speed_ratio = full.elapsed / bare.elapsed if bare.elapsed else float("inf")
-    cpu_ratio = (full.crawl_cpu / bare.crawl_cpu) if full.crawl_cpu and bare.crawl_cpu else None
-    mem_ratio = mem_l.peak_rss_mb / mem_s.peak_rss_mb if mem_s.peak_rss_mb else float("inf")
+    pairs = [(runs[k], runs["full" + k[4:]]) for k in runs if k.startswith("bare")]
+    speed_ratios = [f.elapsed / b.elapsed if b.elapsed else float("inf") for b, f in pairs]
+    cpu_ratios = [f.crawl_cpu / b.crawl_cpu for b, f in pairs if f.crawl_cpu and b.crawl_cpu]
+    speed_ratio = statistics.median(speed_ratios)
+    cpu_ratio = statistics.median(cpu_ratios) if cpu_ratios else None
+    mem_ratio = None
+    if mem is not None:
+        mem_s, mem_l = runs["mem_small"], runs["mem_large"]
+        mem_ratio = mem_l.peak_rss_mb / mem_s.peak_rss_mb if mem_s.peak_rss_mb else float("inf")
     complete = all(r.returncode == 0 for r in runs.values()) and all(
-        r.stored == r.docs for r in (full, mem_s, mem_l)
+        r.stored == r.docs for k, r in runs.items() if not k.startswith("bare")
     )
     report = {
         "runs": {k: {**asdict(r), "pages_per_s": round(r.pages_per_s, 1)} for k, r in runs.items()},
         "speed_ratio": round(speed_ratio, 3),
+        "speed_ratios": [round(r, 3) for r in speed_ratios],
         "speed_target": SPEED_TARGET,
         "speed_pass": speed_ratio <= SPEED_TARGET,
         "crawl_cpu_ratio": None if cpu_ratio is None else round(cpu_ratio, 3),
-        "memory_ratio": round(mem_ratio, 3),
+        "crawl_cpu_ratios": [round(r, 3) for r in cpu_ratios],
+        "memory_ratio": None if mem_ratio is None else round(mem_ratio, 3),
         "memory_target": MEMORY_TARGET,
-        "memory_pass": mem_ratio <= MEMORY_TARGET,
+        "memory_pass": None if mem_ratio is None else mem_ratio <= MEMORY_TARGET,
         "all_documents_stored": complete,
         "bench_seconds": round(time.perf_counter() - t0, 1),
         "cpus": os.cpu_count(),
@@ -360,11 +376,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r.elapsed:>8.1f}{r.pages_per_s:>9.1f}{r.wall:>8.1f}{r.cpu:>7.1f}"
                   f"{r.crawl_cpu if r.crawl_cpu is not None else float('nan'):>10.1f}"
                   f"{r.extra['emulator_cpu_s']:>8.1f}{r.peak_rss_mb:>12.1f}{r.returncode:>4}")
-        print(f"speed:  full/bare time = {speed_ratio:.2f} (target <= {SPEED_TARGET}) "
+        each = "" if len(pairs) == 1 else " (median of " + ", ".join(f"{r:.2f}" for r in speed_ratios) + ")"
+        print(f"speed:  full/bare time = {speed_ratio:.2f}{each} (target <= {SPEED_TARGET}) "
               f"{_verdict(speed_ratio <= SPEED_TARGET)}"
               + (f"; crawl CPU full/bare = {cpu_ratio:.2f}" if cpu_ratio is not None else ""))
-        print(f"memory: peak RSS {large}/{small} docs = {mem_ratio:.2f} (target <= {MEMORY_TARGET}) "
-              f"{_verdict(mem_ratio <= MEMORY_TARGET)}")
+        if mem is not None and mem_ratio is not None:
+            print(f"memory: peak RSS {mem[1]}/{mem[0]} docs = {mem_ratio:.2f} (target <= {MEMORY_TARGET}) "
+                  f"{_verdict(mem_ratio <= MEMORY_TARGET)}")
+        else:
+            print("memory: not measured (--mem-docs none)")
         print(f"every crawl finished and stored all its documents: {'yes' if complete else 'NO'}")
         if prof:
             print(f"\nprofile of a full crawl ({prof['total_self_s']} s of self time), by component:")

@@ -91,3 +91,17 @@ def test_short_flash_news_and_empty_bodies_still_get_distinct_ids():
     assert story_id("快讯", "央行开展500亿元逆回购。") != story_id("快讯", "央行开展800亿元逆回购。")
     assert story_id("标题甲", "") != story_id("标题乙", "")
     assert story_id("标题甲", None) == story_id("标题甲", "")
+
+
+def test_squash_keeps_exactly_the_letters_and_digits_of_all_unicode():
+    """The regex in _squash must keep what Unicode calls a letter (L*) or number (N*), nothing else:
+    stored story ids were made with a per-character category test, and must not change."""
+    import sys
+    import unicodedata
+
+    from xinpi.spiders.story import _squash
+
+    every = "".join(chr(cp) for cp in range(sys.maxunicode + 1) if not 0xD800 <= cp <= 0xDFFF)
+    by_category = "".join(ch for ch in every if unicodedata.category(ch)[0] in "LN").lower()
+    assert _squash(every) == by_category
+    assert _squash("Ａ股：3.15亿元（ABS）_x") == "ａ股315亿元absx"
