@@ -181,7 +181,8 @@ def _settings_args(settings: dict[str, str]) -> list[str]:
     return [a for k, v in settings.items() for a in ("-s", f"{k}={v}")]
 
 
-def crawl(kind: str, docs: int, work: Path, profile: Path | None = None) -> CrawlRun:
+def crawl(kind: str, docs: int, work: Path, profile: Path | None = None,
+          full_settings: dict[str, str] | None = None) -> CrawlRun:
     """One crawl of ``docs`` synthetic documents: ``kind`` is "bare" or "full"."""
     work.mkdir(parents=True, exist_ok=True)
     stats_file = work / "stats.json"
@@ -198,6 +199,7 @@ def crawl(kind: str, docs: int, work: Path, profile: Path | None = None) -> Craw
         else:
             since, until = bulk.window(docs)
             settings["XINPI_EMULATOR_URL"] = emu.url
+            settings.update(full_settings or {})
             cmd = python + ["-m", "scrapy", "crawl", "zqrb", "-a", f"channels={bulk.channel(docs)}",
                             "-a", f"since={since}", "-a", f"until={until}", "-a", "all=1"]
         emu_cpu0 = emu.cpu_seconds()
@@ -310,10 +312,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="small,large document counts for the RSS ratio; 'none' skips both memory crawls")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run the bare/full pair this many times, interleaved; ratios use the medians")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a Scrapy setting for the full crawls only (XINPI_EXTRACT_WORKERS=2); repeatable")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     ap.add_argument("--profile", action="store_true", help="also profile a full crawl of --docs documents")
     ap.add_argument("--keep", type=Path, help="keep logs and data under this folder (default: a temp dir)")
     args = ap.parse_args(argv)
+    full_settings = dict(kv.split("=", 1) for kv in args.set)
     mem = None if args.mem_docs.strip().lower() == "none" else tuple(int(x) for x in args.mem_docs.split(","))
 
     tmp = tempfile.TemporaryDirectory(prefix="xinpi-crawl-bench-") if args.keep is None else None
@@ -330,11 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         plan += [("mem_small", "full", mem[0]), ("mem_large", "full", mem[1])]
     for key, kind, docs in plan:
         say(f"crawling: {kind} {docs} ...")
-        runs[key] = crawl(kind, docs, work / key)
+        runs[key] = crawl(kind, docs, work / key, full_settings=full_settings)
     prof = None
     if args.profile:
         say(f"profiling: full {args.docs} under cProfile ...")
-        crawl("full", args.docs, work / "profile", profile=work / "full.prof")
+        crawl("full", args.docs, work / "profile", profile=work / "full.prof", full_settings=full_settings)
         prof = profile_summary(work / "full.prof")
 
     pairs = [(runs[k], runs["full" + k[4:]]) for k in runs if k.startswith("bare")]
@@ -362,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory_pass": None if mem_ratio is None else mem_ratio <= MEMORY_TARGET,
         "all_documents_stored": complete,
         "bench_seconds": round(time.perf_counter() - t0, 1),
+        "full_settings": full_settings,
         "cpus": os.cpu_count(),
         "load_average": {"start": load_start, "end": os.getloadavg()},
         "profile": prof,
@@ -396,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
             print("functions by self time:")
             for row in prof["top_self"]:
                 print(f"  {row['self_s']:>7.2f} s  {row['fn']}")
+        if full_settings:
+            print("full crawls ran with " + " ".join(f"{k}={v}" for k, v in full_settings.items()))
         load = " ".join(f"{x:.1f}" for x in load_start)
         print(f"(bench took {report['bench_seconds']} s on {os.cpu_count()} CPUs, load at start {load}"
               + (f"; logs under {work})" if args.keep else ")"))

@@ -12,8 +12,9 @@ whether or not it parses the directory names, and a single file read on its own 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -255,23 +256,34 @@ def _json_default(value: Any) -> Any:
 
 def convert(value: Any, type_: pa.DataType) -> Any:
     """Coerce one value to what Arrow expects for ``type_`` (null if it cannot)."""
+    if value is None:  # every converter maps None to None
+        return None
+    return _converter(type_)(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _converter(type_: pa.DataType) -> Callable[[Any], Any]:
+    """The conversion for one Arrow type, looked up once per type, not per cell.
+
+    Why: this runs for every cell of every row (~60 per document), and comparing Arrow types
+    (``type_ == SPAN`` ...) on each call cost more than most of the conversions themselves."""
     if type_ == SPAN:
-        return to_span(value)
+        return to_span
     if type_ == SPANS:
-        return to_spans(value)
+        return to_spans
     if type_ == STRINGS:
-        return to_strings(value)
+        return to_strings
     if pa.types.is_decimal(type_):
-        return to_decimal(value, type_.scale)
+        return functools.partial(to_decimal, places=type_.scale)
     if pa.types.is_date32(type_):
-        return to_date(value)
+        return to_date
     if pa.types.is_timestamp(type_):
-        return to_datetime(value, ZoneInfo(type_.tz) if type_.tz else dt.UTC)
+        return functools.partial(to_datetime, assume=ZoneInfo(type_.tz) if type_.tz else dt.UTC)
     if pa.types.is_integer(type_):
-        return to_int(value)
+        return to_int
     if pa.types.is_boolean(type_):
-        return None if value is None else bool(value)
-    return to_str(value)
+        return bool
+    return to_str
 
 
 def fact_row(fact: Mapping[str, Any], fields: Mapping[str, pa.DataType]) -> dict[str, Any]:
