@@ -125,9 +125,17 @@ class XinpiSpider(scrapy.Spider):
     def is_known(self, doc_id: str) -> bool:
         """True if ``doc_id`` is stored already and this is an incremental crawl: don't fetch it."""
         if self._stored(doc_id):
-            self.crawler.stats.inc_value("xinpi/incremental/known_skipped")
+            self._count_skipped([doc_id])
             return True
         return False
+
+    def _count_skipped(self, doc_ids: list[str]) -> None:
+        """Count each stored document once per crawl, however many checks it goes through."""
+        counted = self.__dict__.setdefault("_skipped", set())
+        fresh = set(doc_ids) - counted
+        counted |= fresh
+        if fresh:
+            self.crawler.stats.inc_value("xinpi/incremental/known_skipped", len(fresh))
 
     def _stored(self, doc_id: str) -> bool:
         if not self.incremental:
@@ -145,7 +153,8 @@ class XinpiSpider(scrapy.Spider):
         """
         if not self.incremental or not doc_ids or getattr(self, "_unfinished", None):
             return False  # an earlier crawl died: pages past a stored one may never have been read
-        if all(self._stored(d) for d in doc_ids):  # counted once, where the caller skips them
+        if all(self._stored(d) for d in doc_ids):
+            self._count_skipped(doc_ids)
             self.crawler.stats.inc_value("xinpi/incremental/stopped_paging")
             return True
         return False
