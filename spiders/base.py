@@ -208,7 +208,8 @@ class XinpiSpider(scrapy.Spider):
         doc = {"source": self.name, "kind": self.kind, "fetched_at": dt.datetime.now(dt.UTC), **fields}
         if doc["kind"] == "news" and doc.get("text"):
             extra = dict(doc.get("extra") or {})
-            extra.setdefault("story_id", story_id(doc.get("title"), doc["text"]))
+            if not extra.get("story_id"):
+                extra["story_id"] = story_id(doc.get("title"), doc["text"])
             doc["extra"] = extra
         return doc
 
