@@ -19,7 +19,8 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from xinpi.config import data_dir, host_url
-from xinpi.items import FailureItem
+from xinpi.items import DocumentItem, FailureItem
+from xinpi.spiders.pdf import PdfError, extract_pdf_text
 from xinpi.spiders.story import story_id
 from xinpi.state import clear_running, known_doc_ids, mark_running, read_watermark, unfinished_runs
 
@@ -30,6 +31,7 @@ DEFAULT_TOPIC_WORDS = (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_PDF_MAX_BYTES = 20 * 1024 * 1024
 
 
 class XinpiSpider(scrapy.Spider):
@@ -198,6 +200,33 @@ class XinpiSpider(scrapy.Spider):
         url = request.url if request is not None else (response.url if response is not None else "?")
         status = response.status if response is not None else None
         yield self.failure(url, "fetch", f"{failure.type.__name__}: {failure.getErrorMessage()}", status)
+
+    # --- PDF attachments ----------------------------------------------------------------------------
+    def pdf_request(self, url: str, doc: dict[str, Any]) -> scrapy.Request:
+        """Fetch an announcement's PDF (size-capped by ``XINPI_PDF_MAX_BYTES``); its text becomes the
+        document's. Whatever goes wrong, the document still arrives with its listing data."""
+        return scrapy.Request(
+            url, callback=self.parse_pdf, errback=self.on_pdf_error, cb_kwargs={"doc": doc},
+            meta={"download_maxsize": self.settings.getint("XINPI_PDF_MAX_BYTES", DEFAULT_PDF_MAX_BYTES)},
+        )
+
+    def parse_pdf(self, response: Response, doc: dict[str, Any]) -> Iterator[Any]:
+        try:
+            doc["text"] = extract_pdf_text(response.body)
+        except PdfError as exc:
+            yield self.failure(response.url, "pdf", str(exc), response.status)
+            doc["extra"] = {**(doc.get("extra") or {}), "pdf_error": str(exc)}
+        yield DocumentItem(**doc)
+
+    def on_pdf_error(self, failure: Failure) -> Iterator[FailureItem | DocumentItem]:
+        """The PDF could not be fetched (404, too big, timeout): record it, keep the listing data."""
+        request = failure.request  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        yield self.failure(request.url, "pdf", error, response.status if response is not None else None)
+        doc = request.cb_kwargs["doc"]
+        doc["extra"] = {**(doc.get("extra") or {}), "pdf_error": error}
+        yield DocumentItem(**doc)
 
     def document_defaults(self, **fields: Any) -> dict[str, Any]:
         """Fields every document carries, plus the ones given.

@@ -40,18 +40,15 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
 from xinpi.extractors.dates import from_epoch_ms
-from xinpi.items import DocumentItem, FailureItem
+from xinpi.items import DocumentItem
 from xinpi.spiders.base import XinpiSpider
-from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
 #: Keywords worth asking for in keyword mode (``-a searchkey=资产支持;专项计划;公司债``).
 DEFAULT_SEARCHKEYS = "资产支持;专项计划;公司债"
 #: 公司债 + 其他融资: the categories bond and ABS announcements are filed under (sources.md §1.3).
 DEFAULT_CATEGORY = "category_gszq_szsh;category_qtrz_szsh"
-DEFAULT_PDF_MAX_BYTES = 20 * 1024 * 1024
 QUERY_PATH = "/new/hisAnnouncement/query"
 _EM = re.compile(r"</?em>", re.IGNORECASE)
 
@@ -258,34 +255,10 @@ class CninfoSpider(XinpiSpider):
             },
         )
         if attachment and (row.get("adjunctType") or "PDF").upper() == "PDF":
-            yield scrapy.Request(
-                attachment,
-                callback=self.parse_pdf,
-                errback=self.on_pdf_error,
-                cb_kwargs={"doc": doc},
-                meta={"download_maxsize": self.settings.getint("XINPI_PDF_MAX_BYTES", DEFAULT_PDF_MAX_BYTES)},
-            )
+            yield self.pdf_request(attachment, doc)
         else:
             yield DocumentItem(**doc)
 
-    # --- attachments ----------------------------------------------------------------------------
-    def parse_pdf(self, response: Response, doc: dict[str, Any]) -> Iterator[Any]:
-        try:
-            doc["text"] = extract_pdf_text(response.body)
-        except PdfError as exc:
-            yield self.failure(response.url, "pdf", str(exc), response.status)
-            doc["extra"] = {**doc["extra"], "pdf_error": str(exc)}
-        yield DocumentItem(**doc)
-
-    def on_pdf_error(self, failure: Failure) -> Iterator[FailureItem | DocumentItem]:
-        """The PDF could not be fetched (404, too big, timeout): record it, keep the listing data."""
-        request = failure.request  # type: ignore[attr-defined]
-        response = getattr(failure.value, "response", None)
-        error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        yield self.failure(request.url, "pdf", error, response.status if response is not None else None)
-        doc = request.cb_kwargs["doc"]
-        doc["extra"] = {**doc["extra"], "pdf_error": error}
-        yield DocumentItem(**doc)
 
 
 def _folder_date(adjunct_url: str) -> str:

@@ -36,19 +36,15 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from scrapy import Request
 from scrapy.http import JsonRequest, Response
-from twisted.python.failure import Failure
 
-from xinpi.items import DocumentItem, FailureItem
+from xinpi.items import DocumentItem
 from xinpi.spiders.base import SHANGHAI, XinpiSpider
-from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
 ANN_HOST = "www.szse.cn"
 PDF_HOST = "disc.static.szse.cn"
 LIST_PATH = "/api/disc/announcement/annList"
 DETAIL_PATH = "/disclosure/listed/bulletinDetail/index.html"
-DEFAULT_PDF_MAX_BYTES = 20 * 1024 * 1024
 #: Channels whose notices are all bond/ABS notices: no topic filter needed.
 TOPICAL_CHANNELS = frozenset({"bondinfoNotice_disc"})
 
@@ -223,29 +219,7 @@ class SzseAnnSpider(XinpiSpider):
         if attach and self.settings.getbool("XINPI_SZSE_FETCH_PDF", True) and (
             str(row.get("attachFormat") or "PDF").upper() == "PDF"
         ):
-            yield Request(
-                doc["attachment_url"], callback=self.parse_pdf, errback=self.on_pdf_error,
-                cb_kwargs={"doc": doc},
-                meta={"download_maxsize": self.settings.getint("XINPI_PDF_MAX_BYTES", DEFAULT_PDF_MAX_BYTES)},
-            )
+            yield self.pdf_request(doc["attachment_url"], doc)
         else:
             yield DocumentItem(**doc)
 
-    # --- attachments ----------------------------------------------------------------------------
-    def parse_pdf(self, response: Response, doc: dict[str, Any]) -> Iterator[Any]:
-        try:
-            doc["text"] = extract_pdf_text(response.body)
-        except PdfError as exc:
-            yield self.failure(response.url, "pdf", str(exc), response.status)
-            doc["extra"] = {**doc["extra"], "pdf_error": str(exc)}
-        yield DocumentItem(**doc)
-
-    def on_pdf_error(self, failure: Failure) -> Iterator[FailureItem | DocumentItem]:
-        """The PDF could not be fetched (404, too big, timeout): record it, keep the listing data."""
-        request = failure.request  # type: ignore[attr-defined]
-        response = getattr(failure.value, "response", None)
-        error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        yield self.failure(request.url, "pdf", error, response.status if response is not None else None)
-        doc = request.cb_kwargs["doc"]
-        doc["extra"] = {**doc["extra"], "pdf_error": error}
-        yield DocumentItem(**doc)
