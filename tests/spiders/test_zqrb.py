@@ -17,7 +17,7 @@ from xinpi.spiders.story import story_id
 from xinpi.spiders.zqrb import DEFAULT_CHANNELS, split_info
 
 TODAY = dt.datetime.now(site.SHANGHAI).date().isoformat()
-WINDOW = {"since": "2025-01-01", "until": TODAY}
+WINDOW = {"since": "2020-01-01", "until": TODAY}
 
 
 def doc_id(article: dict[str, Any]) -> str:
