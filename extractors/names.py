@@ -158,7 +158,7 @@ def scan_left(folded: str, a: int, floor: int, stops: set[int]) -> int:
     while i < a and (folded[i].isspace() or folded[i] in "-)、"):
         i += 1
     m = re.match(r"(?:以及|和|与|及|、)", folded[i:a])
-    if m and a - i - m.end() >= 4:
+    if m and a - i - m.end() >= 4 and not (i > 0 and folded[i - 1] in "“\"「『《"):
         i += m.end()
     return i
 
@@ -242,6 +242,24 @@ def _valid(body: str, suffix: str, kind: str, quoted: bool, folded: str, s: int)
     return marker or quoted or labelled
 
 
+_LABEL_AFTER = re.compile(r"[ \t]{0,2}(?:简称|全称|代码|名称|类型|期限|[:：|\t])")
+
+
+def _label_key_line(folded: str, s: int, a: int, b: int) -> bool:
+    """A suffix that starts its line and is followed by a field label or role word ("债券简称：",
+    "资产支持证券管理人：") is a key of a key: value line, not the tail of a name broken at the line
+    break before it."""
+    ls = folded.rfind("\n", 0, a) + 1
+    if s >= ls or folded[ls:a].strip():
+        return False
+    return bool(_LABEL_AFTER.match(folded, b) or _role_words_re().match(folded, b))
+
+
+@cache
+def _role_words_re() -> re.Pattern:
+    return re.compile(alternation(r[0] for r in table("roles.tsv")))
+
+
 def find_names(folded: str, original: str, title_end: int) -> list[NameHit]:
     """Every deal-name mention in the folded full text (title + "\\n" + text)."""
     hits: list[NameHit] = []
@@ -255,6 +273,8 @@ def find_names(folded: str, original: str, title_end: int) -> list[NameHit]:
         if suffix == "REIT" and folded[b : b + 1] in "sS":
             continue
         s = scan_left(folded, a, 0, ends)
+        if _label_key_line(folded, s, a, b):
+            continue
         body = _WS_RE.sub("", folded[s:a])
         if suffix in ("资产支持证券", "资产支持票据"):
             if TRANCHE_END.search(body) or a in ends or not body:
