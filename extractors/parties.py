@@ -251,6 +251,14 @@ _AFTER_ROLE = re.compile(r"(?:名称)?\s{0,2}(?:均|都|皆)?(?:为|是|系|:|�
 _FOLLOW = re.compile(r"[及和、][^，。；\n]{0,30}?的\s{0,2}[“「《\"]?|的\s{0,2}[“「《\"]?")
 
 
+# a clause or item number before a role heading on its own line ("第二条 原始权益人", "(三)计划管理人")
+_HEADING = re.compile(
+    r"|第[一二三四五六七八九十百\d]{1,4}条|[一二三四五六七八九十\d]{1,3}[、.]|[(（][一二三四五六七八九十\d]{1,3}[)）]"
+)
+# "(以下简称“X”)。" after the name on its own line: the alias is found elsewhere
+_ALIAS_TAIL = re.compile(r"\s*[(（](?:以下|下文)?简称[^)）]*[)）]\s*[。;；]?$|[。;；]$")
+
+
 def _role_of(group: str) -> str:
     roles = [role_map()[w] for w in role_word_re().findall(group)]
     if "issuer" in roles:
@@ -289,14 +297,14 @@ def _find_roles(folded: str) -> list[RoleHit]:
         ls = folded.rfind("\n", 0, rs) + 1
         le = folded.find("\n", re_)
         le = n if le < 0 else le
-        if folded[ls:rs].strip() == "" and folded[re_:le].strip() == "":
+        if _HEADING.fullmatch(folded[ls:rs].strip()) and folded[re_:le].strip() == "":
             k = le
             while k < n and folded[k].isspace():
                 k += 1
             if k < n:
                 e2 = folded.find("\n", k)
                 e2 = n if e2 < 0 else e2
-                line = folded[k:e2].strip()
+                line = _ALIAS_TAIL.sub("", folded[k:e2].strip())
                 if (
                     line
                     and all(_is_name_char(c) or c in "()、,/ " for c in line)

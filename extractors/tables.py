@@ -25,7 +25,7 @@ _HEADER_WORD = re.compile(
 )
 _UNIT_IN = re.compile(r"\((?:单位[:：])?\s*((?:万亿|亿|千万|百万|万)?(?:元|美元|港元))\s*\)")
 _WS_RE = re.compile(r"\s+")
-_NAME_COL_RE = re.compile(r"名称|项目$")
+_NAME_COL_RE = re.compile(r"名称|全称|项目$")
 _NOT_NAME_COL_RE = re.compile(r"企业名称|机构名称")
 _AMOUNT_COL_RE = re.compile(r"金额|规模|总额")
 _NOT_AMOUNT_COL_RE = re.compile(r"超额|上限|占比|申购|认购|融资金额")
