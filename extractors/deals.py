@@ -147,6 +147,9 @@ def _extract(title: str, text: str, published_at: dt.datetime | None) -> Extract
 # ---------------------------------------------------------------- grouping names into deals
 
 
+_ISSUE_RE = re.compile(r"\d{4}年(?:度)?第[\d一二三四五六七八九十]{1,3}期")
+
+
 def _group(hits: list[NameHit], folded: str) -> tuple[list[Deal], dict[str, int]]:
     deals: list[Deal] = []
     index: dict[str, int] = {}
@@ -188,8 +191,22 @@ def _group(hits: list[NameHit], folded: str) -> tuple[list[Deal], dict[str, int]
                 and is_subsequence(cc, compact_chars(d.canon.name))
                 and len(cc) >= 2
             ]
+            issue = _ISSUE_RE.search(h.key) if h.in_title else None
+            same_issue = [
+                j
+                for j, d in enumerate(deals)
+                if issue
+                and not d.canon.in_title
+                and d.canon.suffix == h.suffix
+                and (m2 := _ISSUE_RE.search(d.canon.key))
+                and m2.group() == issue.group()
+            ]
             if len(sub) == 1:
                 k = sub[0]
+            elif len(same_issue) == 1:
+                # a notice's title often spells its deal differently ("江苏银行…2025年第一期…证券" for
+                # the body's "苏元2025年第一期…证券"): the only body deal of that year, period and suffix
+                k = same_issue[0]
             elif h.in_title and h.kind == "short" and len(same) == 1 and h.suffix not in ("REIT", "专项计划"):
                 k = same[0]
             elif h.kind == "short" and h.suffix not in ("REIT", "专项计划"):

@@ -158,7 +158,7 @@ def scan_left(folded: str, a: int, floor: int, stops: set[int]) -> int:
     while i < a and (folded[i].isspace() or folded[i] in "-)、"):
         i += 1
     m = re.match(r"(?:以及|和|与|及|、)", folded[i:a])
-    if m and a - i - m.end() >= 4 and not (i > 0 and folded[i - 1] in "“\"「『《"):
+    if m and a - i - m.end() >= 4 and not (i > 0 and folded[i - 1] in '“"「『《'):
         i += m.end()
     return i
 

@@ -9,7 +9,11 @@ government bonds, a named shelf and one of its periods, base size vs over-allotm
 cover-page role labels, a REIT short name next to a 财务顾问, an MTN code alias, 独家承销, amounts
 written before the names, defined short names of both parties; a third batch: a fund company's own
 REIT with 参与/销售机构, numbered issues 01号/02号 with 分别 amounts, a bank's CNH bond; a fourth:
-a name given only in the title, an insurance plan with 受托人, a title spelling with a stock code).
+a name given only in the title, an insurance plan with 受托人, a title spelling with a stock code;
+a fifth: key: value notices, 第N条 clause headings, pipe and tab tables with 亿元/万元 headers and 全称
+columns, a rating-agency report with rankings, an ABN with a 发行载体管理机构, trust ABS with 受托机构,
+an insurance plan with 偿债主体, a REIT with 资产支持证券管理人 layering, a weekly roundup, a
+traditional-character notice, a title spelling a trust ABS differently from its body).
 """
 
 from __future__ import annotations
@@ -109,3 +113,32 @@ def test_fund_company_announcing_its_own_reit_is_its_manager():
     text = "丙丁能源封闭式基础设施证券投资基金募集资金总额为人民币8亿元，原始权益人为戊己能源有限公司。"
     (m,) = extract_document("u6", title, text).mentions
     assert m["managers"] == ["丙丁基金管理有限公司"] and m["issuers"] == ["戊己能源有限公司"]
+
+
+def test_key_value_lines_do_not_glue_a_label_to_the_name_above():
+    text = (
+        "债券全称：甲乙城建有限公司2025年面向专业投资者非公开发行公司债券（第一期）\n"
+        "债券简称：25甲乙01\n发行规模：不超过人民币3亿元（含3亿元）\n基金托管人：丙丁银行股份有限公司\n资产支持证券管理人：戊己资本有限公司"
+    )
+    names = [m["deal_name"] for m in extract_document("u7", "", text).mentions]
+    assert names == ["甲乙城建有限公司2025年面向专业投资者非公开发行公司债券（第一期）"]
+
+
+def test_clause_heading_role_with_the_party_on_the_next_line():
+    text = (
+        "第一条 专项计划名称\n甲-乙物流1期资产支持专项计划。\n"
+        "第二条 原始权益人\n乙物流集团有限公司（以下简称“乙物流”）。\n"
+        "第三条 计划管理人\n甲证券资产管理有限公司。\n第四条 差额支付承诺人\n丙投资控股有限公司。"
+    )
+    (m,) = extract_document("u8", "", text).mentions
+    assert m["issuers"] == ["乙物流集团有限公司"] and m["managers"] == ["甲证券资产管理有限公司"]
+
+
+def test_title_spelling_of_the_only_body_deal_with_that_issue_is_an_alias():
+    title = "关于甲银行小微贷款2025年第二期信贷资产支持证券发行的公告"
+    text = (
+        "乙元2025年第二期小微企业贷款资产支持证券已完成发行，发行金额合计人民币12亿元。"
+        "发起机构：甲银行股份有限公司"
+    )
+    (m,) = extract_document("u9", title, text).mentions
+    assert m["deal_name"] == "乙元2025年第二期小微企业贷款资产支持证券" and m["scale_yuan"] == 1_200_000_000
