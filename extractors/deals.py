@@ -84,6 +84,11 @@ def _excl_re() -> re.Pattern:
 
 
 @cache
+def _rank_after_re() -> re.Pattern:
+    return re.compile(r"[^，,。；;\n]{0,6}?(?:" + alternation(lines("ranking_cues.txt")) + ")")
+
+
+@cache
 def _agg_re() -> re.Pattern:
     return re.compile(alternation(lines("aggregate_cues.txt")))
 
@@ -353,6 +358,8 @@ def _scales_from_text(deals, monies: list[Money], folded: str, linker: Linker, u
         before = folded[s0 : m.start]
         if _agg_re().search(before) and _COUNT_RE.search(before) or _MULTI_DEAL.search(before):
             continue
+        if _rank_after_re().match(folded, m.end) and not any(s0 <= a < m.start for a, _ in spans):
+            continue  # "X公司以发行规模320亿元位列第一": a firm's ranking figure (a named deal may rank)
         if _TRANCHE_SENT.search(before[: cs - s0]) and "合计" not in clause_s and "总额" not in clause_s:
             continue
         bad = [x.group() for x in excl.finditer(rest)]

@@ -320,9 +320,7 @@ def _find_roles(folded: str) -> list[RoleHit]:
             q = rs - (len(win) - vm.start())
             for org, span in org_left(folded, q):
                 hits.append(RoleHit(org, span, role, rs, follow))
-    for m in re.finditer(
-        r"由([^，。；;\n“”]{2,80}?)(独家承销|联席主承销|主承销|承销|发起)(?!机构|人)", folded
-    ):
+    for m in _by_verb_re().finditer(folded):
         if re.search(r"担任|作为|为", m.group(1)):
             continue
         role = {r[0]: r[1] for r in table("role_verbs.tsv")}[m.group(2)]
@@ -340,6 +338,12 @@ def _find_roles(folded: str) -> list[RoleHit]:
         for org, span in org_left(folded, m.start())[-1:]:
             hits.append(RoleHit(org, span, verbs[m.group(1)], m.start(), fm.end(), need_follow=True))
     return hits
+
+
+@cache
+def _by_verb_re() -> re.Pattern:
+    verbs = alternation(r[0] for r in table("role_verbs.tsv"))
+    return re.compile(r"由([^，。；;\n“”]{2,80}?)(" + verbs + r")(?!机构|人)")
 
 
 @cache

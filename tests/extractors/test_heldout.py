@@ -142,3 +142,32 @@ def test_title_spelling_of_the_only_body_deal_with_that_issue_is_an_alias():
     )
     (m,) = extract_document("u9", title, text).mentions
     assert m["deal_name"] == "乙元2025年第二期小微企业贷款资产支持证券" and m["scale_yuan"] == 1_200_000_000
+
+
+def test_vertical_table_with_a_full_name_column():
+    text = (
+        "项目全称\n发起机构\n主承销商\n发行金额（亿元）\n"
+        "甲银行2025年第三期个人消费贷款资产支持证券\n甲银行股份有限公司\n乙证券股份有限公司\n12.5\n"
+        "丙租赁2025年度第一期资产支持票据\n丙融资租赁有限公司\n丁银行股份有限公司\n6"
+    )
+    by = {
+        m["deal_name"]: (m["scale_yuan"], m["issuers"], m["managers"])
+        for m in extract_document("u10", "", text).mentions
+    }
+    assert by == {
+        "甲银行2025年第三期个人消费贷款资产支持证券": (
+            1_250_000_000,
+            ["甲银行股份有限公司"],
+            ["乙证券股份有限公司"],
+        ),
+        "丙租赁2025年度第一期资产支持票据": (600_000_000, ["丙融资租赁有限公司"], ["丁银行股份有限公司"]),
+    }
+
+
+def test_sole_lead_underwriter_verb_and_a_firms_ranking_figure():
+    text = (
+        "甲证券股份有限公司以发行规模320亿元位列第一；本月规模最大的为“丙-丁消费金融2025年第2期资产支持专项计划”，"
+        "发行规模25亿元，由乙证券股份有限公司独家主承销。"
+    )
+    (m,) = extract_document("u11", "", text).mentions
+    assert m["scale_yuan"] == 2_500_000_000 and m["managers"] == ["乙证券股份有限公司"]
