@@ -18,7 +18,12 @@ from ._resources import table
 from .money import bare_number, find_money, unit_multiplier
 from .parties import role_map, role_word_re
 
-_SPLIT = {"|": re.compile(r"\|"), "\t": re.compile(r"\t+"), "  ": re.compile(r" {2,}")}
+_SPLIT = {
+    "|": re.compile(r"\|"),
+    "\t": re.compile(r"\t+"),
+    "  ": re.compile(r" {2,}"),
+    " ": re.compile(r" +"),
+}
 _HEADER_WORD = re.compile(
     r"名称|全称|简称|代码|机构|承销商|管理人|权益人|发行人|受托人|金额|规模|日期|时间|状态|利率|序号|排名|"
     r"分档|占比|评级|品种|场所|文号|上市|挂牌|起息"
@@ -158,7 +163,15 @@ def find_tables(folded: str) -> list[Row]:
         d = _delim(line)
         header: list[Cell] | None = None
         vertical = False
-        if d:
+        if d is None and i + 1 < len(lines):
+            # a header set with single spaces over rows set with wider gaps (PDF text extraction)
+            nxt = folded[lines[i + 1][0] : lines[i + 1][1]]
+            cs = _cells(folded, ls, le, " ")
+            if len(cs) >= 3 and _delim(nxt) == "  " and all(_HEADER_WORD.search(c.text) for c in cs):
+                header, d = cs, "  "
+        if header:
+            pass
+        elif d:
             cs = _cells(folded, ls, le, d)
             if (
                 len(cs) >= 3

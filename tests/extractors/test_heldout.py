@@ -171,3 +171,23 @@ def test_sole_lead_underwriter_verb_and_a_firms_ranking_figure():
     )
     (m,) = extract_document("u11", "", text).mentions
     assert m["scale_yuan"] == 2_500_000_000 and m["managers"] == ["乙证券股份有限公司"]
+
+
+def test_single_spaced_header_over_wide_gap_rows():
+    text = (
+        "序号 项目名称 原始权益人 计划管理人 拟发行金额（亿元）\n"
+        "1  甲-乙应收账款2025年第1期资产支持专项计划  乙建设集团有限公司  甲证券股份有限公司  10.00\n"
+        "2  丙-丁租赁5期资产支持专项计划  丁融资租赁有限公司  丙证券资产管理有限公司  6.50"
+    )
+    by = {
+        m["deal_name"]: (m["scale_yuan"], m["issuers"], m["managers"])
+        for m in extract_document("u12", "", text).mentions
+    }
+    assert by == {
+        "甲-乙应收账款2025年第1期资产支持专项计划": (
+            1_000_000_000,
+            ["乙建设集团有限公司"],
+            ["甲证券股份有限公司"],
+        ),
+        "丙-丁租赁5期资产支持专项计划": (650_000_000, ["丁融资租赁有限公司"], ["丙证券资产管理有限公司"]),
+    }
