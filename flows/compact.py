@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from xinpi.config import configure_offline_prefect
 from xinpi.pipelines.schema import DATASETS
-from xinpi.pipelines.store import STAGING, DataStore, Staged, new_run_id, safe_name
+from xinpi.pipelines.store import STAGING, DataStore, Staged, fsync_dir, new_run_id, safe_name, write_atomic
 
 configure_offline_prefect()
 
@@ -81,7 +81,7 @@ def replace_files(
         "final": os.fspath(staged.final.relative_to(store.root)),
         "remove": [p for p in old_rel if p != os.fspath(final)],
     }
-    _write_atomic(journal, json.dumps(entry, ensure_ascii=False).encode("utf-8"))
+    write_atomic(journal, json.dumps(entry, ensure_ascii=False).encode("utf-8"))
     if crash:
         crash("staged")
     published = store.commit(run_id, [staged])
@@ -89,7 +89,7 @@ def replace_files(
         crash("published")
     _remove(store.root, entry["remove"])
     journal.unlink()
-    _fsync_dir(journal.parent)
+    fsync_dir(journal.parent)
     return published[0] if published else staged.final
 
 
@@ -134,30 +134,7 @@ def _remove(root: Path, rels: Iterable[str]) -> None:
         path.unlink(missing_ok=True)
         dirs.add(path.parent)
     for d in sorted(dirs):
-        _fsync_dir(d)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        fsync_dir(d)
 
 
 # --- compaction ----------------------------------------------------------------------------------

@@ -141,10 +141,10 @@ class DataStore:
         entry: dict[str, Any] = {"run_id": run_id, "moves": moves}
         if locks:
             entry["locks"] = sorted(set(locks))
-        _write_atomic(journal, json.dumps(entry).encode())
+        write_atomic(journal, json.dumps(entry).encode())
         published = self._replay(moves)
         journal.unlink(missing_ok=True)  # a concurrent recover() may have finished it for us
-        _fsync_dir(journal.parent)
+        fsync_dir(journal.parent)
         return published
 
     def _replay(self, moves: list[list[str]]) -> list[Path]:
@@ -158,7 +158,7 @@ class DataStore:
             published.append(_publish(tmp, final))
             dirs.add(final.parent)
         for d in dirs:
-            _fsync_dir(d)
+            fsync_dir(d)
         return published
 
     def release(self, run_id: str) -> None:
@@ -272,17 +272,18 @@ def _publish(tmp: Path, final: Path) -> Path:
     return target
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a reader sees the old bytes or the new, never a mix."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
