@@ -3,6 +3,10 @@
 NFKC folds full-width digits and letters (３．１５亿元 -> 3.15亿元) and compatibility forms, so the
 extractor sees one spelling and a republished page with different widths hashes the same. Line
 breaks are kept: they carry table rows and paragraph ends the extractor relies on.
+
+One exception to NFKC: the full-width clause marks ，：；！？ stay as written. NFKC would make them
+ASCII, and then "计划管理人为A,B担任差额支付承诺人" (a clause break) reads like the list "A,B" (one
+comma, two managers): Chinese texts use both, and only the original width tells them apart.
 """
 
 from __future__ import annotations
@@ -30,11 +34,20 @@ _HSPACE = re.compile(r"[^\S\n]+")  # whitespace other than a line break
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+_CLAUSE_MARKS = re.compile("([，：；！？])")
+
+
+def nfkc(text: str) -> str:
+    """NFKC everywhere but on the full-width clause marks (see the module docstring)."""
+    parts = _CLAUSE_MARKS.split(text)
+    return "".join(p if i % 2 else unicodedata.normalize("NFKC", p) for i, p in enumerate(parts))
+
+
 def clean_text(value: Any) -> str:
     """NFKC, no control or format characters, single spaces, line breaks kept (at most one blank)."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = nfkc(str(value))
     text = _LINE_BREAKS.sub("\n", text)
     text = _CONTROLS.sub("", text.replace("\t", " "))
     text = _HSPACE.sub(" ", text)
@@ -46,7 +59,7 @@ def clean_line(value: Any) -> str:
     """A one-line field (title, names): NFKC, controls removed, all whitespace runs to one space."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = nfkc(str(value))
     text = _CONTROLS.sub("", _ANY_BREAK.sub(" ", text))
     return " ".join(text.split())
 

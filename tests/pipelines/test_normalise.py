@@ -13,7 +13,22 @@ from xinpi.pipelines.normalise import NormalisePipeline, clean_line, clean_text
 def test_clean_text_folds_widths_and_drops_controls_but_keeps_line_breaks():
     raw = "发行规模为１２．５０亿元\u200b，\x07期限\u3000\u3000３年\r\n第二行\t\t尾  \n\n\n\n\n"
     raw += "第三段\u2028末行"
-    assert clean_text(raw) == "发行规模为12.50亿元,期限 3年\n第二行 尾\n\n第三段\n末行"
+    assert clean_text(raw) == "发行规模为12.50亿元，期限 3年\n第二行 尾\n\n第三段\n末行"
+
+
+def test_full_width_clause_marks_survive_so_a_clause_break_is_not_read_as_a_list():
+    """After plain NFKC the two texts below differ only in meaning; the extractor must still see it."""
+    clause = "计划管理人为东吴证券股份有限公司，苏州元禾控股股份有限公司担任差额支付承诺人。"
+    listing = "主承销商：甬兴证券有限公司,中信证券股份有限公司"
+    assert clean_text(clause) == clause and clean_text(listing) == listing
+    assert clean_text("比例：１５％；期限：３年！") == "比例：15%；期限：3年！"
+
+    from xinpi.extractors.deals import extract_document
+
+    text = clean_text("“东吴-苏州工业园区知识产权1期资产支持专项计划”发行规模1.25亿元，原始权益人为"
+                      "苏州园科商业保理有限公司，" + clause)
+    [mention] = extract_document("t", "", text).mentions
+    assert mention["managers"] == ["东吴证券股份有限公司"]
 
 
 def test_clean_line_makes_one_line():
