@@ -44,15 +44,26 @@ def nfkc(text: str) -> str:
 
 
 def clean_text(value: Any) -> str:
-    """NFKC, no control or format characters, single spaces, line breaks kept (at most one blank)."""
+    """NFKC, no control or format characters, line breaks kept (at most one blank line), spaces at
+    line ends trimmed. Tabs and runs of spaces inside a line stay: they are the column gaps of
+    tables flattened to text, which the extractor reads cells by."""
     if value is None:
         return ""
     text = nfkc(str(value))
     text = _LINE_BREAKS.sub("\n", text)
-    text = _CONTROLS.sub("", text.replace("\t", " "))
-    text = _HSPACE.sub(" ", text)
+    text = _CONTROLS.sub(_keep_tabs, text)
     text = "\n".join(line.strip(" ") for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip("\n")
+
+
+def _keep_tabs(m: re.Match[str]) -> str:
+    return "".join(c for c in m.group() if c == "\t")
+
+
+def hash_form(text: str) -> str:
+    """What the content hash is taken over: runs of spaces and tabs as one space, so a page re-served
+    with other spacing is not a new version (the stored text keeps its spacing for the extractor)."""
+    return _HSPACE.sub(" ", text)
 
 
 def clean_line(value: Any) -> str:
@@ -86,7 +97,7 @@ _ANY_BREAK = re.compile(r"[\n\r\t\x0b\x0c\x85\u2028\u2029]")
 
 def content_sha256(title: str, text: str) -> str:
     """The document's content identity: what dedupe compares across runs."""
-    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+    return hashlib.sha256(f"{title}\n{hash_form(text)}".encode()).hexdigest()
 
 
 class NormalisePipeline:
