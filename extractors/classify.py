@@ -13,21 +13,6 @@ from functools import cache
 
 from ._resources import alternation, table
 
-_CN = {
-    "〇": 0,
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
-
 
 @cache
 def _asset_rows():

@@ -8,7 +8,8 @@ broken page is logged with its URL, counted in the crawl stats and landed in ``f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -241,6 +242,19 @@ class XinpiSpider(scrapy.Spider):
                 extra["story_id"] = story_id(doc.get("title"), doc["text"])
             doc["extra"] = extra
         return doc
+
+
+def list_setting(value: Any, default: Sequence[Any] = (), sep: str = ",") -> list[str]:
+    """A list setting as settings.py gives it (a list) or as ``-s`` does (a JSON list, or text joined
+    by ``sep``: ``;`` where the values themselves hold commas). Unset or empty: ``default``."""
+    if value is None or value == "":
+        return [str(v) for v in default]
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else text.split(sep)
+    elif not isinstance(value, list | tuple):
+        value = [value]
+    return [str(v).strip() for v in value if str(v).strip()]
 
 
 def _truthy(value: object) -> bool:

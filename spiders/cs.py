@@ -27,7 +27,7 @@ import scrapy
 from scrapy.http import Response
 
 from xinpi.items import DocumentItem
-from xinpi.spiders.base import XinpiSpider
+from xinpi.spiders.base import XinpiSpider, list_setting
 from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 
 HOST = "www.cs.com.cn"
@@ -53,10 +53,8 @@ class CsSpider(XinpiSpider):
     kind = "news"
 
     def channels(self) -> list[str]:
-        value = self.settings.get("XINPI_CS_CHANNELS") or DEFAULT_CHANNELS
-        if isinstance(value, str):  # -s XINPI_CS_CHANNELS=gppd/zqxw,xwzx or a JSON list
-            value = value.strip("[]").replace('"', "").split(",")
-        return [c.strip().strip("/") for c in value if c.strip().strip("/")]
+        value = list_setting(self.settings.get("XINPI_CS_CHANNELS"), DEFAULT_CHANNELS)
+        return [c.strip("/") for c in value if c.strip("/")]
 
     def channel_url(self, channel: str, page: int) -> str:
         base = f"{self.host(HOST)}/{channel}/"

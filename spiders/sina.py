@@ -32,7 +32,7 @@ import scrapy
 from scrapy.http import Response
 
 from xinpi.items import DocumentItem, FailureItem
-from xinpi.spiders.base import SHANGHAI, XinpiSpider
+from xinpi.spiders.base import SHANGHAI, XinpiSpider, list_setting
 from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 from xinpi.spiders.story import story_id
 
@@ -45,12 +45,8 @@ JUNK_SELECTORS = "#left_hzh_ad, .appendQr_wrap, .app-kaihu-qr, .tech-quotation, 
 
 
 def int_list(value: Any) -> list[int]:
-    """A list setting given as a Python list, a JSON list string or a comma-separated string."""
-    if isinstance(value, str):
-        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
-    if isinstance(value, int):
-        value = [value]
-    return [int(str(v).strip()) for v in value if str(v).strip()]
+    """A list setting of ids (see :func:`~xinpi.spiders.base.list_setting`)."""
+    return [int(v) for v in list_setting(value)]
 
 
 def window_bounds(window: tuple[dt.date, dt.date]) -> tuple[dt.datetime, dt.datetime]:

@@ -46,7 +46,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from xinpi.items import DocumentItem, FailureItem
-from xinpi.spiders.base import SHANGHAI, XinpiSpider
+from xinpi.spiders.base import SHANGHAI, XinpiSpider, list_setting
 from xinpi.spiders.pdf import PdfError, extract_pdf_text
 
 #: One comma list, one request chain: ABS, then the two corporate-bond types the site groups.
@@ -194,13 +194,8 @@ def bulletin_id_of(row: dict[str, Any]) -> str:
 
 
 def setting_list(settings: Any, name: str, default: list[str]) -> list[str]:
-    """A list setting that also accepts JSON or a ``;``-separated string from ``-s`` (values hold commas)."""
-    value = settings.get(name)
-    if value is None or value == "":
-        return list(default)
-    if isinstance(value, str):
-        value = json.loads(value) if value.lstrip().startswith("[") else value.split(";")
-    return [str(v).strip() for v in value if str(v).strip()]
+    """A list setting; from ``-s`` its values are ``;``-separated (bondType values hold commas)."""
+    return list_setting(settings.get(name), default, sep=";")
 
 
 class SseBondSpider(SseGatewayMixin, XinpiSpider):

@@ -29,7 +29,7 @@ import scrapy
 from scrapy.http import Response
 
 from xinpi.items import DocumentItem
-from xinpi.spiders.base import SHANGHAI, XinpiSpider
+from xinpi.spiders.base import SHANGHAI, XinpiSpider, list_setting
 from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 
 HOST = "www.stcn.com"
@@ -49,10 +49,7 @@ class StcnSpider(XinpiSpider):
     kind = "news"
 
     def types(self) -> list[str]:
-        value = self.settings.get("XINPI_STCN_TYPES") or DEFAULT_TYPES
-        if isinstance(value, str):  # -s XINPI_STCN_TYPES=finance,kx or a JSON list
-            value = value.strip("[]").replace('"', "").split(",")
-        return [t.strip() for t in value if t.strip()]
+        return list_setting(self.settings.get("XINPI_STCN_TYPES"), DEFAULT_TYPES)
 
     async def start(self) -> AsyncIterator[Any]:
         self.window()  # fail fast on a bad since/until

@@ -39,7 +39,7 @@ from typing import Any
 from scrapy.http import JsonRequest, Response
 
 from xinpi.items import DocumentItem
-from xinpi.spiders.base import SHANGHAI, XinpiSpider
+from xinpi.spiders.base import SHANGHAI, XinpiSpider, list_setting
 
 ANN_HOST = "www.szse.cn"
 PDF_HOST = "disc.static.szse.cn"
@@ -50,15 +50,8 @@ TOPICAL_CHANNELS = frozenset({"bondinfoNotice_disc"})
 
 
 def settings_list(value: Any, default: list[str]) -> list[str]:
-    """A list setting given as a list, a JSON list string (``-s X='["a"]'``) or ``a,b``."""
-    if value is None or value == "":
-        return list(default)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return [str(v) for v in json.loads(text)]
-        return [v.strip() for v in text.split(",") if v.strip()]
-    return [str(v) for v in value]
+    """A list setting (see :func:`~xinpi.spiders.base.list_setting`)."""
+    return list_setting(value, default)
 
 
 def parse_publish_time(raw: str) -> dt.datetime | None:
