@@ -24,12 +24,19 @@ XINPI_RUN_ID = os.environ.get("XINPI_RUN_ID", "")  # set by the flow; a fresh on
 XINPI_STATS_FILE = ""  # the flow asks each crawl to leave its stats here as JSON
 PARQUET_BATCH_SIZE = 500
 
-ITEM_PIPELINES = {
+# The item pipelines, in order. Scrapy itself sees one pipeline, the worker, which runs this chain
+# in a child process beside the crawl (the crawl keeps one core busy fetching and parsing; the chain
+# uses the other). XINPI_PIPELINE_WORKER = False runs the same chain in the crawl's own process.
+XINPI_PIPELINES = {
     "xinpi.pipelines.normalise.NormalisePipeline": 100,
     "xinpi.pipelines.extract.ExtractPipeline": 300,
     "xinpi.pipelines.dedupe.DedupePipeline": 500,
     "xinpi.pipelines.parquet.ParquetWriterPipeline": 800,
 }
+ITEM_PIPELINES = {"xinpi.pipelines.worker.WorkerPipeline": 100}  # {} switches all pipelines off
+XINPI_PIPELINE_WORKER = True
+XINPI_PIPELINE_BATCH = 32  # items per hand-off to the worker ...
+XINPI_PIPELINE_BATCH_WAIT = 0.05  # ... or fewer, after this many seconds
 EXTENSIONS = {
     "xinpi.pipelines.stats.StatsFileExtension": 500,
     "xinpi.pipelines.watermark.WatermarkExtension": 510,
