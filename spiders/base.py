@@ -74,8 +74,17 @@ class XinpiSpider(scrapy.Spider):
             self.crawler.stats.set_value("xinpi/incremental/unfinished_before", len(self._unfinished))
 
     def _clear_running(self, reason: str) -> None:
-        if getattr(self, "_marker", None) is not None:
+        """A crawl that ended early (Ctrl-C, a lost pipeline worker, a close-spider limit) leaves its
+        marker, exactly like one that was killed: it may have stored page 1 and never read page 2,
+        so the next crawl must not stop at a page of stored documents. Only a finished crawl, or
+        one that read nothing (skipped by the crawl lock), removes it."""
+        if getattr(self, "_marker", None) is None:
+            return
+        if reason == "finished" or reason in _READ_NOTHING:
             clear_running(self._marker, reason == "finished", self.crawl_started)
+        else:
+            self.logger.warning("%s ended early (%s): the next crawl walks its whole window",
+                                self.name, reason)
 
     def host(self, hostname: str) -> str:
         """Base URL for ``hostname``: the real site, or the emulator under ``XINPI_EMULATOR_URL``."""
@@ -242,6 +251,11 @@ class XinpiSpider(scrapy.Spider):
                 extra["story_id"] = story_id(doc.get("title"), doc["text"])
             doc["extra"] = extra
         return doc
+
+
+#: Close reasons of a crawl that read nothing (``xinpi.pipelines.lock.LOCKED``: another crawl of the
+#: source was running). The string is repeated, not imported: spiders never import pipelines.
+_READ_NOTHING = frozenset({"locked"})
 
 
 def list_setting(value: Any, default: Sequence[Any] = (), sep: str = ",") -> list[str]:
