@@ -57,6 +57,41 @@ def fold(s: str) -> str:
     return _fold_re().sub(_fold_run, s)
 
 
+#: The full-width forms Chinese text is full of, each with its NFKC form (one ASCII character).
+_COMMON_WIDE = tuple((c, unicodedata.normalize("NFKC", c)) for c in "，：；（）！？％＋－／\u3000")
+
+
+def nfkc(text: str, keep: str = "") -> str:
+    """``unicodedata.normalize("NFKC", text)``, exactly, ~20x faster on typical Chinese text; the
+    characters of ``keep`` stay as written (the text between them is normalised on its own).
+
+    WHY: one full-width comma sends CPython's NFKC down its slow path (decompose and recompose every
+    character), ~0.2 ms per 1,000 characters, on every document of a crawl. Replacing a full-width
+    form by its NFKC form first cannot change the result (both decompose to the same characters),
+    and what remains is then usually NFKC already, which ``is_normalized`` confirms on its fast
+    quick-check path. Anything else (full-width digits, compatibility ideographs ...) still goes
+    through ``normalize``. ``str.replace`` per form beats ``str.translate``, which looks every
+    character of a non-ASCII string up in a dict.
+    """
+    for wide, narrow in _COMMON_WIDE:
+        if wide in text and wide not in keep:
+            text = text.replace(wide, narrow)
+    probe = text
+    for kept in keep:  # a line break composes and reorders with nothing: it cuts the text like keep does
+        probe = probe.replace(kept, "\n")
+    if unicodedata.is_normalized("NFKC", probe):
+        return text
+    if not keep:
+        return unicodedata.normalize("NFKC", text)
+    parts = _splitter(keep).split(text)
+    return "".join(p if i % 2 else unicodedata.normalize("NFKC", p) for i, p in enumerate(parts))
+
+
+@lru_cache(maxsize=16)
+def _splitter(keep: str) -> re.Pattern:
+    return re.compile("([" + re.escape(keep) + "])")
+
+
 _WS = re.compile(r"\s+")
 _BREAK_RE = re.compile(r"[ \t\u3000]*\n[\s]*")
 _NAME_STRIP = re.compile(r"[\"'“”‘’「」『』《》〈〉]")

@@ -23,6 +23,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from xinpi.extractors import textnorm
 from xinpi.items import DocumentItem, ProjectItem
 from xinpi.pipelines.failures import record_failure
 from xinpi.pipelines.schema import SHANGHAI
@@ -34,13 +35,12 @@ _HSPACE = re.compile(r"[^\S\n]+")  # whitespace other than a line break
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-_CLAUSE_MARKS = re.compile("([，：；！？])")
+CLAUSE_MARKS = "，：；！？"
 
 
 def nfkc(text: str) -> str:
     """NFKC everywhere but on the full-width clause marks (see the module docstring)."""
-    parts = _CLAUSE_MARKS.split(text)
-    return "".join(p if i % 2 else unicodedata.normalize("NFKC", p) for i, p in enumerate(parts))
+    return textnorm.nfkc(text, keep=CLAUSE_MARKS)
 
 
 def clean_text(value: Any) -> str:

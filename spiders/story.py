@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
+
+from xinpi.extractors.textnorm import nfkc
 
 #: Characters of the anchor paragraph that go into the hash. Long enough to tell template stories
 #: apart (names and numbers sit in the opening), short enough to ignore a tail an outlet appended.
@@ -61,7 +62,7 @@ def _squash(text: str) -> str:
 def core_paragraphs(text: str) -> list[str]:
     """The story's own paragraphs, normalised: boilerplate and short lines removed."""
     kept = []
-    for raw in unicodedata.normalize("NFKC", text or "").splitlines():
+    for raw in nfkc(text or "").splitlines():
         line = _WHITESPACE.sub("", raw)  # NFKC already turned "：（" into ":("
         if not line or _BOILERPLATE.match(line):
             continue
@@ -80,8 +81,8 @@ def story_id(title: str | None, text: str | None) -> str:
             anchor = "".join(paragraphs)
         basis = "body:" + anchor[:ANCHOR_CHARS]
     else:
-        body = _squash(unicodedata.normalize("NFKC", text or ""))
+        body = _squash(nfkc(text or ""))
         basis = "body:" + body[:ANCHOR_CHARS] if body else "title:" + _squash(
-            unicodedata.normalize("NFKC", title or "")
+            nfkc(title or "")
         )
     return "story:" + hashlib.blake2b(basis.encode("utf-8"), digest_size=8).hexdigest()
