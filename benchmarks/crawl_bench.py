@@ -15,7 +15,8 @@ excluded, jieba's dictionary load included); wall time is printed too. Peak RSS 
 from ``os.wait4`` on the crawl process alone. Each full crawl writes Parquet to a temp DATA_DIR, and
 the documents landed there are counted, so a fast crawl that lost documents cannot pass.
 
-``--profile`` runs one more full crawl under cProfile and prints where its time went, by component.
+``--profile`` runs one more full crawl under cProfile and prints where its time went, by component,
+for the crawl process and for its item-pipeline worker process (:mod:`xinpi.pipelines.worker`).
 Always exits 0: this is a report, not a gate.
 """
 
@@ -301,6 +302,18 @@ def _top_cumulative(st: pstats.Stats, top: int) -> list[dict[str, Any]]:
 
 
 # --- report -----------------------------------------------------------------------------------------
+def _print_profile(what: str, prof: dict[str, Any]) -> None:
+    print(f"\nprofile of {what} ({prof['total_self_s']} s of self time), by component:")
+    for name, secs in list(prof["by_component"].items())[:18]:
+        print(f"  {secs:>7.2f} s  {100 * secs / prof['total_self_s']:5.1f}%  {name}")
+    print("xinpi code paths by cumulative time:")
+    for row in prof["top_cumulative"]:
+        print(f"  {row['cum_s']:>7.2f} s  {row['fn']}")
+    print("functions by self time:")
+    for row in prof["top_self"]:
+        print(f"  {row['self_s']:>7.2f} s  {row['fn']}")
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -339,8 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     prof = None
     if args.profile:
         say(f"profiling: full {args.docs} under cProfile ...")
-        crawl("full", args.docs, work / "profile", profile=work / "full.prof", full_settings=full_settings)
+        crawl("full", args.docs, work / "profile", profile=work / "full.prof", full_settings={
+            **full_settings, "XINPI_PIPELINE_WORKER_PROFILE": str(work / "worker.prof")})
         prof = profile_summary(work / "full.prof")
+        if (work / "worker.prof").exists():  # the item pipelines' worker process, profiled on its own
+            prof["worker"] = profile_summary(work / "worker.prof")
 
     pairs = [(runs[k], runs["full" + k[4:]]) for k in runs if k.startswith("bare")]
     speed_ratios = [f.elapsed / b.elapsed if b.elapsed else float("inf") for b, f in pairs]
@@ -393,15 +409,9 @@ def main(argv: list[str] | None = None) -> int:
             print("memory: not measured (--mem-docs none)")
         print(f"every crawl finished and stored all its documents: {'yes' if complete else 'NO'}")
         if prof:
-            print(f"\nprofile of a full crawl ({prof['total_self_s']} s of self time), by component:")
-            for name, secs in list(prof["by_component"].items())[:18]:
-                print(f"  {secs:>7.2f} s  {100 * secs / prof['total_self_s']:5.1f}%  {name}")
-            print("xinpi code paths by cumulative time:")
-            for row in prof["top_cumulative"]:
-                print(f"  {row['cum_s']:>7.2f} s  {row['fn']}")
-            print("functions by self time:")
-            for row in prof["top_self"]:
-                print(f"  {row['self_s']:>7.2f} s  {row['fn']}")
+            _print_profile("the crawl process of a full crawl", prof)
+            if prof.get("worker"):
+                _print_profile("its pipeline worker process", prof["worker"])
         if full_settings:
             print("full crawls ran with " + " ".join(f"{k}={v}" for k, v in full_settings.items()))
         load = " ".join(f"{x:.1f}" for x in load_start)

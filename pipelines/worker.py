@@ -7,8 +7,8 @@ fetching, which made the full crawl ~2.3x slower than a fetch-only crawl. Moving
 worker process lets the crawl keep fetching while documents are normalised, extracted and written
 beside it. Per-document hand-off to a process pool was tried and cost about what it saved; here
 documents travel in batches (``XINPI_PIPELINE_BATCH`` items or ``XINPI_PIPELINE_BATCH_WAIT``
-seconds, whichever comes first), pickled by a sender thread so the crawl's thread never blocks on
-the pipe.
+seconds, whichever comes first) over a non-blocking pipe, so the crawl never waits on the worker
+(see :class:`_WorkerHandle` for why there are no threads on the crawl's side).
 
 What stays the same as running the pipelines in the crawl's own process:
 
@@ -34,9 +34,9 @@ import asyncio
 import itertools
 import logging
 import multiprocessing
+import os
 import pickle
-import queue
-import threading
+import struct
 import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -157,8 +157,23 @@ class WorkerPipeline:
             self._timer.cancel()
             self._timer = None
         batch, self._batch = self._batch, []
-        if batch and self.worker is not None:
+        if not batch or self.worker is None or self._lost:
+            return
+        try:
             self.worker.send(("items", batch))
+        except OSError:
+            return  # the worker is gone: the pipe's end-of-file reports it (_on_lost)
+        except Exception:  # an item that does not pickle (a spider bug): fail it, send the rest
+            for entry in batch:
+                try:
+                    self.worker.send(("items", [entry]))
+                except OSError:
+                    return
+                except Exception as exc:
+                    logger.error("item %s cannot be sent to the pipeline worker: %s",
+                                 _describe(entry[1]), exc)
+                    self._waiting.pop(entry[0]).set_exception(
+                        PipelineWorkerError(f"item could not be sent to the pipeline worker: {exc}"))
 
     def _on_message(self, message: tuple[Any, ...] | None) -> None:
         """Runs on the crawl's event loop, once per message from the worker (None: it is gone)."""
@@ -218,81 +233,128 @@ def _replay(stats: StatsCollector | None, ops: list[tuple[str, tuple[Any, ...]]]
 
 
 class _WorkerHandle:
-    """The child process, a sender thread (pickling off the event loop) and a receiver thread."""
+    """The child process and two one-way pipes, driven from the crawl's event loop (no threads).
 
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection,
-                 on_message: Callable[[tuple[Any, ...] | None], None]) -> None:
+    WHY no threads on this side: a thread in the crawl process (a pickling sender, a blocking
+    receiver) competes for the GIL with the event loop, and each time the loop gives it up for a
+    socket call it may wait a whole switch interval (5 ms) to get it back, which measurably slowed
+    fetching. So results are read when their pipe is readable (``add_reader``), and batches are
+    written to a non-blocking pipe: what does not fit waits in a buffer, written when the pipe
+    drains (``add_writer``), so the crawl never blocks on a worker that is busy or still starting.
+    Both ways, frames are those of :class:`multiprocessing.connection.Connection` (a 4-byte
+    big-endian length, or -1 and an 8-byte length, then a pickle), which the worker reads and writes.
+    """
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, results: Connection,
+                 batches: Connection, on_message: Callable[[tuple[Any, ...] | None], None]) -> None:
         self.process = process
-        self.conn = conn
-        self._outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        loop = asyncio.get_running_loop()
-        deliver = lambda message: loop.call_soon_threadsafe(on_message, message)  # noqa: E731
-        self._sender = threading.Thread(target=self._send_loop, name="pipeline-worker-send", daemon=True)
-        self._receiver = threading.Thread(target=self._receive_loop, args=(deliver,),
-                                          name="pipeline-worker-receive", daemon=True)
-        self._sender.start()
-        self._receiver.start()
+        self.results = results
+        self._batches = batches
+        self._wfd = batches.fileno()
+        os.set_blocking(self._wfd, False)
+        self._pending = bytearray()
+        self._writing = False
+        self._rfd = results.fileno()
+        os.set_blocking(self._rfd, False)
+        self._received = bytearray()
+        self._on_message = on_message
+        self._loop = asyncio.get_running_loop()
+        self._reading = True
+        self._loop.add_reader(self._rfd, self._readable)
 
     @classmethod
     def start(cls, crawler: Crawler, on_message: Callable[[tuple[Any, ...] | None], None]) -> _WorkerHandle:
-        # spawn, not fork: the crawl process runs an event loop and threads, which fork does not copy
+        # spawn, not fork: the crawl process runs an event loop, which fork does not copy safely
         ctx = multiprocessing.get_context("spawn")
-        ours, theirs = ctx.Pipe()
+        batches_in, batches_out = ctx.Pipe(duplex=False)
+        results_in, results_out = ctx.Pipe(duplex=False)
         spider = crawler.spider
         process = ctx.Process(
             target=worker_main,
-            args=(theirs, _picklable_settings(crawler.settings), spider.name if spider else "unknown"),
+            args=(batches_in, results_out, _picklable_settings(crawler.settings),
+                  spider.name if spider else "unknown"),
             name="xinpi-pipeline-worker",
             daemon=True,
         )
         process.start()
-        theirs.close()
+        batches_in.close()
+        results_out.close()
         logger.info("item pipelines run in worker process %s", process.pid)
-        return cls(process, ours, on_message)
+        return cls(process, results_in, batches_out, on_message)
 
     def send(self, message: tuple[Any, ...]) -> None:
-        self._outbox.put(message)
+        """Queue ``message`` for the worker; raises what pickling raises, OSError if it is gone."""
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        size = len(data)
+        self._pending += struct.pack("!i", size) if size <= 0x7FFFFFFF else struct.pack("!iQ", -1, size)
+        self._pending += data
+        self._write()
 
-    def _send_loop(self) -> None:
-        while (message := self._outbox.get()) is not None:
-            try:
-                self.conn.send(message)
-            except (OSError, ValueError):
-                return  # the receiver sees the worker gone and reports it
-            except Exception:  # an item that does not pickle: fail its batch, keep the worker
-                logger.exception("could not hand a batch to the pipeline worker")
-                if message[0] == "items":
-                    stand_ins = [(seq, _Unpicklable(repr(item)[:200])) for seq, item in message[1]]
-                    self.conn.send(("items", stand_ins))
+    def _write(self) -> None:
+        try:
+            while self._pending:
+                written = os.write(self._wfd, self._pending)
+                del self._pending[:written]
+        except BlockingIOError:  # the pipe is full: go on when the worker has read some
+            if not self._writing:
+                self._writing = True
+                self._loop.add_writer(self._wfd, self._write)
+            return
+        except OSError:
+            self._pending.clear()
+            self._stop_writing()
+            raise
+        self._stop_writing()
 
-    def _receive_loop(self, deliver: Callable[[tuple[Any, ...] | None], Any]) -> None:
+    def _stop_writing(self) -> None:
+        if self._writing:
+            self._writing = False
+            self._loop.remove_writer(self._wfd)
+
+    def _readable(self) -> None:
+        """Read what the pipe holds without waiting for the rest of a message (the worker may be
+        in the middle of writing a large one); deliver every complete frame."""
+        try:
+            chunk = os.read(self._rfd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:  # end of file: the worker has exited
+            self._stop_reading()
+            self._on_message(None)
+            return
+        self._received += chunk
         while True:
-            try:
-                message = self.conn.recv()
-            except (EOFError, OSError):
-                deliver(None)
+            frame = _next_frame(self._received)
+            if frame is None:
                 return
-            deliver(message)
+            start, end = frame
+            message = pickle.loads(self._received[start:end])
+            del self._received[:end]
+            self._on_message(message)
+            if not self._reading:
+                return
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            self._loop.remove_reader(self._rfd)
 
     def join(self, timeout: float = 60) -> None:
-        self._outbox.put(None)
+        self._stop_reading()
+        self._stop_writing()
         self.process.join(timeout)
         if self.process.is_alive():
             logger.error("pipeline worker %s did not exit; terminating it", self.process.pid)
             self.process.terminate()
             self.process.join(5)
-        self.conn.close()
+        self.results.close()
+        self._batches.close()
 
     def exitcode(self) -> int | None:
         self.process.join(1)
         return self.process.exitcode
-
-
-class _Unpicklable:
-    """Stands in for an item that could not be sent, so its future fails instead of hanging."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
 
 
 def _picklable_settings(settings: Settings) -> dict[str, Any]:
@@ -309,6 +371,20 @@ def _picklable_settings(settings: Settings) -> dict[str, Any]:
 
 
 # --- the worker process -------------------------------------------------------------------------
+
+
+def _next_frame(buffer: bytearray) -> tuple[int, int] | None:
+    """(start, end) of the first complete frame's pickle in ``buffer``, None if it is not all there."""
+    if len(buffer) < 4:
+        return None
+    (size,) = struct.unpack_from("!i", buffer)
+    start = 4
+    if size == -1:
+        if len(buffer) < 12:
+            return None
+        (size,) = struct.unpack_from("!Q", buffer, 4)
+        start = 12
+    return (start, start + size) if len(buffer) >= start + size else None
 
 
 class _RecordingStats(StatsCollector):
@@ -354,19 +430,36 @@ def _worker_crawler(settings: dict[str, Any], spider_name: str) -> tuple[Crawler
     return crawler, stats
 
 
-def worker_main(conn: Connection, settings: dict[str, Any], spider_name: str) -> None:
-    """The child: build the chain, process batches until "close", report results and stats."""
+def worker_main(batches: Connection, conn: Connection, settings: dict[str, Any], spider_name: str) -> None:
+    """The child: build the chain, process batches until "close", report results and stats.
+
+    ``XINPI_PIPELINE_WORKER_PROFILE`` (a file path) runs it under cProfile and leaves the stats
+    there (``benchmarks/crawl_bench.py --profile`` uses it)."""
+    profile_to = settings.get("XINPI_PIPELINE_WORKER_PROFILE")
+    if not profile_to:
+        _serve(batches, conn, settings, spider_name)
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(_serve, batches, conn, settings, spider_name)
+    finally:
+        profiler.dump_stats(profile_to)
+
+
+def _serve(batches: Connection, conn: Connection, settings: dict[str, Any], spider_name: str) -> None:
     crawler, stats = _worker_crawler(settings, spider_name)
     try:
         chain = PipelineChain(crawler)
         chain.open()
     except Exception:
         logger.exception("the pipeline worker could not start its pipelines")
-        _drain_failing(conn, stats, traceback.format_exc())
+        _drain_failing(batches, conn, stats, traceback.format_exc())
         return
     while True:
         try:
-            message = conn.recv()
+            message = batches.recv()
         except EOFError:  # the crawl is gone: nothing to report to
             chain.close()
             return
@@ -383,8 +476,6 @@ def worker_main(conn: Connection, settings: dict[str, Any], spider_name: str) ->
 
 
 def _process_one(chain: PipelineChain, item: Any) -> tuple[str, Any]:
-    if isinstance(item, _Unpicklable):
-        return "error", f"item could not be sent to the pipeline worker: {item.text}"
     try:
         return "ok", chain.process(item)
     except DropItem as exc:
@@ -399,11 +490,11 @@ def _describe(item: Any) -> str:
     return str(get("doc_id") or get("url") or type(item).__name__) if get else type(item).__name__
 
 
-def _drain_failing(conn: Connection, stats: _RecordingStats, error: str) -> None:
+def _drain_failing(batches: Connection, conn: Connection, stats: _RecordingStats, error: str) -> None:
     """Without a chain, fail every item sent, so the crawl's futures end instead of hanging."""
     while True:
         try:
-            message = conn.recv()
+            message = batches.recv()
         except EOFError:
             return
         if message[0] == "close":

@@ -206,3 +206,14 @@ def test_a_crawl_whose_worker_dies_closes_cleanly_and_the_next_run_stores_everyt
     ids = [r["doc_id"] for r in _stored(again.data_dir, "documents")]
     assert len(ids) == len(set(ids)) == 60  # nothing lost, nothing twice
     assert again.stats.get("xinpi/documents/written") == 60 - len(stored_first)
+
+
+def test_a_document_larger_than_the_pipe_travels_both_ways(tmp_path: Path, make_doc) -> None:
+    """A 3 MB document fills the pipe many times over; it arrives whole and comes back whole."""
+    data = tmp_path / "data"
+    crawler = _crawler(data)
+    body = "专项计划于2025年4月24日成立，发行规模为5.50亿元。" * 100_000
+    out = _run(crawler, [make_doc(1, text=body), make_doc(2)])
+    assert out[0]["text"] == body and out[1]["doc_id"] == "cninfo:2"
+    stored = {r["doc_id"]: r["text"] for r in _stored(data, "documents")}
+    assert stored["cninfo:1"] == body
