@@ -53,10 +53,12 @@ from xinpi.pipelines.schema import (
     DATASETS,
     MENTION_FIELDS,
     SHANGHAI,
+    column_types,
     convert,
     fact_row,
     to_date,
     to_json,
+    typed_row,
 )
 from xinpi.pipelines.store import (
     DataStore,
@@ -69,6 +71,7 @@ from xinpi.pipelines.store import (
 
 logger = logging.getLogger(__name__)
 
+_DOC_TYPES = dict(column_types("documents"))
 _ROW_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
 
 
@@ -139,8 +142,8 @@ class ParquetWriterPipeline:
     # --- rows ---------------------------------------------------------------------------------
 
     def _document_rows(self, item: DocumentItem) -> _DocRows:
-        published = convert(item.get("published_at"), DATASETS["documents"][0].field("published_at").type)
-        fetched = convert(item.get("fetched_at"), DATASETS["documents"][0].field("fetched_at").type)
+        published = convert(item.get("published_at"), _DOC_TYPES["published_at"])
+        fetched = convert(item.get("fetched_at"), _DOC_TYPES["fetched_at"])
         day = to_date(published) or to_date(fetched) or dt.datetime.now(SHANGHAI).date()
         mentions = list(item.get("mentions") or [])
         aggregates = list(item.get("aggregates") or [])
@@ -171,8 +174,7 @@ class ParquetWriterPipeline:
             "n_aggregates": len(aggregates),
             "extract_error": item.get("extract_error"),
         }
-        schema = DATASETS["documents"][0]
-        doc = {name: convert(doc.get(name), schema.field(name).type) for name in schema.names}
+        doc = typed_row("documents", doc)
         return _DocRows(
             doc,
             [{**head, "mention_index": i, **fact_row(m, MENTION_FIELDS)} for i, m in enumerate(mentions)],
@@ -184,7 +186,7 @@ class ParquetWriterPipeline:
 
     def _failure_row(self, item: FailureItem) -> dict[str, Any]:
         spider = self.crawler.spider
-        at = convert(item.get("at"), DATASETS["failures"][0].field("at").type) or dt.datetime.now(dt.UTC)
+        at = convert(item.get("at"), dict(column_types("failures"))["at"]) or dt.datetime.now(dt.UTC)
         row = {
             "source": item.get("source") or (spider.name if spider is not None else None),
             "date": at.astimezone(SHANGHAI).date(),
@@ -395,8 +397,7 @@ def _unlink(staged: list[Staged]) -> None:
 
 
 def _typed(dataset: str, row: dict[str, Any]) -> dict[str, Any]:
-    schema = DATASETS[dataset][0]
-    return {name: convert(row.get(name), schema.field(name).type) for name in schema.names}
+    return typed_row(dataset, row)
 
 
 def _document_tables(batch: list[_DocRows]) -> list[tuple[Path, pa.Table]]:

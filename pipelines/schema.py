@@ -258,7 +258,28 @@ def convert(value: Any, type_: pa.DataType) -> Any:
     """Coerce one value to what Arrow expects for ``type_`` (null if it cannot)."""
     if value is None:  # every converter maps None to None
         return None
-    return _converter(type_)(value)
+    entry = _BY_TYPE_ID.get(id(type_))
+    if entry is None or entry[0] is not type_:
+        entry = _BY_TYPE_ID[id(type_)] = (type_, _converter(type_))
+    return entry[1](value)
+
+
+#: id(type) -> (type, converter). Hashing an Arrow type (what lru_cache does on every call) costs
+#: more than most conversions; the schema's types are long-lived objects, so their identity is
+#: the cheap key (the type is kept in the entry, so an id is never reused while it is cached).
+_BY_TYPE_ID: dict[int, tuple[pa.DataType, Callable[[Any], Any]]] = {}
+
+
+def typed_row(dataset: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with every column of ``dataset`` converted to its Arrow type (missing: null)."""
+    return {name: convert(row.get(name), type_) for name, type_ in column_types(dataset)}
+
+
+@functools.cache
+def column_types(dataset: str) -> tuple[tuple[str, pa.DataType], ...]:
+    """(name, type) of each column of ``dataset``, in schema order, looked up once."""
+    schema = DATASETS[dataset][0]
+    return tuple((f.name, f.type) for f in schema)
 
 
 @functools.lru_cache(maxsize=256)
