@@ -122,7 +122,10 @@ def test_double_fire_without_the_lock_still_stores_each_version_once(slow_articl
     dropped = [r.stats.get("xinpi/documents/dropped_concurrent", 0) + r.stats.get("xinpi/documents/seen", 0)
                for r in results]
     assert sum(written) == len(singles) and sum(dropped) == len(singles)
-    assert sum(r.stats.get("xinpi/documents/dropped_concurrent", 0) for r in results) > 0
+    # Which of the two checks drops a copy depends on timing: one already in the store when the
+    # copy passes dedupe is "seen"; one stored between dedupe and commit is "dropped_concurrent"
+    # (the pipeline worker hands items over in bursts, which often makes it the first).
+    # tests/pipelines/test_commit_recheck.py pins the commit-time path on its own.
     _assert_exact(data)
     assert _contents(data) == singles
     assert _mention_keys(data) == _mention_keys(single_run)
