@@ -11,9 +11,12 @@ fresh emulator subprocess serving the synthetic channel ``bulk/n{N}`` of
 :mod:`xinpi.emulator.sites.bulk` (fresh, so no crawl profits from the emulator's page cache warmed by
 another); the emulator gets its own process so it does not compete with the crawl for one GIL. Time
 is Scrapy's ``elapsed_time_seconds`` (open to close of the spider: interpreter start-up and imports
-excluded, jieba's dictionary load included); wall time is printed too. Peak RSS and CPU seconds come
-from ``os.wait4`` on the crawl process alone. Each full crawl writes Parquet to a temp DATA_DIR, and
-the documents landed there are counted, so a fast crawl that lost documents cannot pass.
+excluded, jieba's dictionary load included); wall time is printed too. The full crawl runs its item
+pipelines in a worker process (:mod:`xinpi.pipelines.worker`), so the second core does the
+extraction and the Parquet writing: "cpu s" and "peak RSS" come from ``os.wait4`` and cover the crawl
+process and that worker (the crawl reaps it), while "crawl cpu" is the crawl process alone between
+spider open and close. Each full crawl writes Parquet to a temp DATA_DIR, and the documents landed
+there are counted, so a fast crawl that lost documents cannot pass.
 
 ``--profile`` runs one more full crawl under cProfile and prints where its time went, by component,
 for the crawl process and for its item-pipeline worker process (:mod:`xinpi.pipelines.worker`).
