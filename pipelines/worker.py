@@ -36,6 +36,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import struct
 import traceback
 from collections.abc import Callable
@@ -435,6 +436,9 @@ def worker_main(batches: Connection, conn: Connection, settings: dict[str, Any],
 
     ``XINPI_PIPELINE_WORKER_PROFILE`` (a file path) runs it under cProfile and leaves the stats
     there (``benchmarks/crawl_bench.py --profile`` uses it)."""
+    # Ctrl-C in a terminal reaches the whole process group; the crawl shuts down gracefully on it
+    # and then closes the worker (which flushes), so the worker itself must not die of it first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     profile_to = settings.get("XINPI_PIPELINE_WORKER_PROFILE")
     if not profile_to:
         _serve(batches, conn, settings, spider_name)

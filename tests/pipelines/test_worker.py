@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,23 @@ def test_a_document_larger_than_the_pipe_travels_both_ways(tmp_path: Path, make_
     assert out[0]["text"] == body and out[1]["doc_id"] == "cninfo:2"
     stored = {r["doc_id"]: r["text"] for r in _stored(data, "documents")}
     assert stored["cninfo:1"] == body
+
+
+def test_ctrl_c_reaching_the_worker_leaves_the_shutdown_to_the_crawl(tmp_path: Path, make_doc) -> None:
+    """A terminal's Ctrl-C goes to the whole process group; the worker keeps going until closed."""
+    data = tmp_path / "data"
+    crawler = _crawler(data, XINPI_PIPELINE_BATCH=1)
+
+    async def go() -> list[Any]:
+        pipeline = WorkerPipeline.from_crawler(crawler)
+        pipeline.open_spider()
+        first = await pipeline.process_item(make_doc(1))
+        os.kill(pipeline.worker.process.pid, signal.SIGINT)
+        await asyncio.sleep(0.2)
+        second = await pipeline.process_item(make_doc(2))
+        await pipeline.close_spider()
+        return [first, second]
+
+    out = asyncio.run(asyncio.wait_for(go(), timeout=120))
+    assert [o["doc_id"] for o in out] == ["cninfo:1", "cninfo:2"]
+    assert sorted(r["doc_id"] for r in _stored(data, "documents")) == ["cninfo:1", "cninfo:2"]
