@@ -13,13 +13,15 @@ add are short lines, so they never become the anchor; edits outside the anchor's
 change the id. Stories whose body is too short for that (flash news) fall back to the whole
 normalised body, and an empty body to the normalised title.
 
-Pure: no I/O, no Scrapy; spiders call it and store the result in ``item["extra"]["story_id"]``.
+Pure (the label list is read once, at import), no Scrapy; spiders call it and store the result in
+``item["extra"]["story_id"]``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 from xinpi.extractors.textnorm import nfkc
 
@@ -35,11 +37,16 @@ MIN_ANCHOR_CHARS = 40
 # "免责声明：…"): a known label, then a colon, at the start of the NFKC-normalised line (optionally
 # inside a bracket). Requiring the colon keeps content such as "记者从上交所获悉…" safe. Unlabelled
 # additions (bylines, "(完)", app promotions) are short and fall under MIN_PARAGRAPH_CHARS.
-# NOTE: this list belongs in a data file; spiders/ has no package data yet (see the helper's report).
-_BOILERPLATE_LABELS = (
-    "来源", "文章来源", "稿件来源", "本文来源", "原标题", "原文标题", "责任编辑", "编辑", "校对",
-    "审核", "作者", "记者", "本报记者", "免责声明", "声明", "特别声明", "风险提示", "版权声明",
-)
+# The labels are language data, kept in spiders/data/story_boilerplate_labels.txt for analysts.
+_LABELS_FILE = Path(__file__).resolve().parent / "data" / "story_boilerplate_labels.txt"
+
+
+def _labels() -> tuple[str, ...]:
+    rows = (line.strip() for line in _LABELS_FILE.read_text("utf-8").splitlines())
+    return tuple(row for row in rows if row and not row.startswith("#"))
+
+
+_BOILERPLATE_LABELS = _labels()
 _BOILERPLATE = re.compile(
     r"^[(\[【]?(?:" + "|".join(re.escape(p) for p in _BOILERPLATE_LABELS) + r")[:]"
 )
