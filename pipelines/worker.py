@@ -162,14 +162,10 @@ class WorkerPipeline:
             return
         try:
             self.worker.send(("items", batch))
-        except OSError:
-            return  # the worker is gone: the pipe's end-of-file reports it (_on_lost)
         except Exception:  # an item that does not pickle (a spider bug): fail it, send the rest
             for entry in batch:
                 try:
                     self.worker.send(("items", [entry]))
-                except OSError:
-                    return
                 except Exception as exc:
                     logger.error("item %s cannot be sent to the pipeline worker: %s",
                                  _describe(entry[1]), exc)
@@ -284,7 +280,8 @@ class _WorkerHandle:
         return cls(process, results_in, batches_out, on_message)
 
     def send(self, message: tuple[Any, ...]) -> None:
-        """Queue ``message`` for the worker; raises what pickling raises, OSError if it is gone."""
+        """Queue ``message`` for the worker; raises what pickling raises. A worker that is gone is
+        not an error here: the end-of-file on its results pipe reports it (``on_message(None)``)."""
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         size = len(data)
         self._pending += struct.pack("!i", size) if size <= 0x7FFFFFFF else struct.pack("!iQ", -1, size)
@@ -301,10 +298,10 @@ class _WorkerHandle:
                 self._writing = True
                 self._loop.add_writer(self._wfd, self._write)
             return
-        except OSError:
+        except OSError:  # the worker is gone; the end-of-file on its results pipe reports it
             self._pending.clear()
             self._stop_writing()
-            raise
+            return
         self._stop_writing()
 
     def _stop_writing(self) -> None:
