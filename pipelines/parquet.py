@@ -72,6 +72,7 @@ from xinpi.pipelines.store import (
 logger = logging.getLogger(__name__)
 
 _DOC_TYPES = dict(column_types("documents"))
+_FAILURE_TYPES = dict(column_types("failures"))
 _ROW_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
 
 
@@ -186,7 +187,7 @@ class ParquetWriterPipeline:
 
     def _failure_row(self, item: FailureItem) -> dict[str, Any]:
         spider = self.crawler.spider
-        at = convert(item.get("at"), dict(column_types("failures"))["at"]) or dt.datetime.now(dt.UTC)
+        at = convert(item.get("at"), _FAILURE_TYPES["at"]) or dt.datetime.now(dt.UTC)
         row = {
             "source": item.get("source") or (spider.name if spider is not None else None),
             "date": at.astimezone(SHANGHAI).date(),
@@ -197,13 +198,13 @@ class ParquetWriterPipeline:
             "at": at,
             "run_id": self.run_id,
         }
-        return _typed("failures", row)
+        return typed_row("failures", row)
 
     def _project_row(self, item: ProjectItem) -> dict[str, Any]:
         row = {name: item.get(name) for name in item.fields if name != "extra"}
         row["extra"] = to_json(item.get("extra"))
         row["run_id"] = self.run_id
-        return _typed("projects", row)
+        return typed_row("projects", row)
 
     # --- flushing -----------------------------------------------------------------------------
 
@@ -394,10 +395,6 @@ class ParquetWriterPipeline:
 def _unlink(staged: list[Staged]) -> None:
     for s in staged:
         s.tmp.unlink(missing_ok=True)
-
-
-def _typed(dataset: str, row: dict[str, Any]) -> dict[str, Any]:
-    return typed_row(dataset, row)
 
 
 def _document_tables(batch: list[_DocRows]) -> list[tuple[Path, pa.Table]]:

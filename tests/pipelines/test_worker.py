@@ -42,16 +42,10 @@ def _crawler(data_dir: Path, **settings: Any):
 
 def _run(crawler, items: list[Any]) -> list[Any]:
     """open, every item at once (as concurrent responses do), close; results or exceptions in order."""
-
-    async def go() -> list[Any]:
-        pipeline = WorkerPipeline.from_crawler(crawler)
-        pipeline.open_spider()
-        try:
-            return await asyncio.gather(*(pipeline.process_item(i) for i in items), return_exceptions=True)
-        finally:
-            await pipeline.close_spider()
-
-    return asyncio.run(go())
+    out, closing = asyncio.run(_async_run(crawler, items))
+    if closing is not None:
+        raise closing
+    return out
 
 
 def _stored(data_dir: Path, dataset: str) -> list[dict[str, Any]]:
