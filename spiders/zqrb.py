@@ -9,16 +9,19 @@ bytes: old pages declare gb2312 while holding GBK characters (镕, 喆), which S
 closest to the URL's date folder, so a month-day gets the folder's year and 昨天 means the day before
 the crawl.
 
-Why Scrapy selectors and not BeautifulSoup: zqrb is the high-volume static source (the benchmark's
-bulk channel has its page shapes), and ``benchmarks/crawl_bench.py`` holds a full crawl to at most
-1.3x the cost of fetching alone. BeautifulSoup's tree builder is pure Python, with a fixed ~0.26 ms
-per ``BeautifulSoup()`` even for tiny input: building a 2 KB article page and reading its title,
-body and info line cost ~0.7 ms, against ~0.22 ms with parsel over lxml (C), and the list page's
-callback went from ~4.5 to ~3 ms. zqrb's pages are small and regular, so a few CSS/XPath lookups
-read them; the news spiders with messy pages keep bs4 through :mod:`xinpi.spiders.html_text`. The
-text is gathered the way bs4's ``get_text`` did, so the switch changed no output: the text nodes
-under an element in document order, minus those inside ``script``/``style``/``template``/``rt``/
-``rp`` (which bs4 does not count as text), stripped and joined with a space (see ``_STRINGS``).
+Why lxml with compiled XPath, not BeautifulSoup or selectors: zqrb is the high-volume static
+source (the benchmark's bulk channel has its page shapes), and ``benchmarks/crawl_bench.py`` holds
+a full crawl to at most 1.3x the cost of fetching alone. BeautifulSoup's tree builder is pure
+Python, with a fixed ~0.26 ms per ``BeautifulSoup()`` even for tiny input (~0.7 ms for an article
+page). Scrapy selectors parse with lxml (C) but wrap the tree and every match in ``Selector``
+objects and translate CSS on each call; reading an article through them cost ~0.78 ms a page on the
+bulk channel, against ~0.32 ms with the CSS translated once (``_css``) and run on the bare tree
+(list pages of 20 entries: ~3.3 -> ~2.2 ms, most of it now building the article requests). zqrb's
+pages are small and regular, so a few lookups read them; the news spiders with messy pages keep
+bs4 through :mod:`xinpi.spiders.html_text`. The text is gathered the way bs4's ``get_text`` did,
+so neither switch changed the output: the text nodes under an element in document order, minus
+those inside ``script``/``style``/``template``/``rt``/``rp`` (which bs4 does not count as text),
+stripped and joined with a space (see ``_STRINGS``).
 
 Focus and cost: the site has no topic or bond channel and every channel is its own list, so each
 channel read costs at least one listing request per run. The default reads ONE channel,
@@ -41,10 +44,12 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import lxml.html
 import scrapy
 from lxml import etree
+from parsel.csstranslator import HTMLTranslator
+from parsel.selector import create_root_node
 from scrapy.http import Response
-from scrapy.selector import Selector
 
 from xinpi.extractors.dates import parse_cn_datetime
 from xinpi.items import DocumentItem
@@ -70,8 +75,8 @@ def split_info(info: str) -> tuple[str, str | None, str | None]:
 #: The text nodes bs4's ``get_text()`` reads under an element, in document order: not comments, and
 #: not text inside ``script``/``style``/``template`` or the ruby ``rt``/``rp`` (bs4 gives those
 #: strings their own types, which ``get_text`` skips). The text helpers below run compiled XPath on
-#: the lxml node under a selector (``Selector.root``) and get plain strings back: ``.xpath().getall()``
-#: would wrap every text node in a ``Selector`` first, most of the cost on nodes this small.
+#: lxml nodes and get plain strings back: ``.xpath().getall()`` would wrap every text node in a
+#: ``Selector`` first, most of the cost on nodes this small.
 #: Unstripped, ``"".join`` of the result is bs4's ``get_text()`` and ``" ".join`` its ``get_text(" ")``.
 _NOT_TEXT = "self::script or self::style or self::template or self::rt or self::rp"
 _STRINGS = etree.XPath(f"descendant::text()[not(ancestor::*[{_NOT_TEXT}])]", smart_strings=False)
@@ -85,9 +90,34 @@ def _joined(node: etree._Element) -> str:
 
 def _lines(node: etree._Element) -> str:
     """Paragraph text, one line per ``p`` (or the element's own text when it has none)."""
-    paragraphs = _PARAGRAPHS(node) or [node]
-    lines = [_SPACE.sub(" ", _joined(p)).strip() for p in paragraphs]
-    return "\n".join(line for line in lines if line)
+    lines = []
+    for p in _PARAGRAPHS(node) or [node]:
+        # A paragraph without child nodes (the usual case) is its own text: _joined without XPath.
+        line = (p.text or "").strip() if len(p) == 0 else _joined(p)
+        line = _SPACE.sub(" ", line).strip()
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _css(query: str) -> etree.XPath:
+    """A CSS selector compiled once to lxml XPath, translated exactly as ``Selector.css`` does."""
+    return etree.XPath(HTMLTranslator().css_to_xpath(query))
+
+
+_NEWS_H1 = _css("div.news_content > h1")
+_ANY_H1 = _css("h1")
+_CONTENT_LCQ = _css("div.content-lcq")
+_CONTENT = _css("div.content")
+_INFO = _css("div.info_news")
+_LIST_ITEMS = _css("div.news_content ul li")
+_LISTMAIN_ITEMS = _css("div.listMain li")
+_LISTA = _css("a.lista")
+_HREF_LINKS = etree.XPath("descendant::a[@href]")
+_DATE = _css("span.date")
+#: XPath's string value (.) holds all descendant text, so it narrows the links cheaply; a link
+#: holding script/style/... text is checked on its bs4-style text, which leaves that out.
+_NEXT_CANDIDATES = etree.XPath(f"//a[@href][contains(., '下一页') or descendant::*[{_NOT_TEXT}]]")
 
 
 def doc_id_of(url: str) -> str:
@@ -96,14 +126,17 @@ def doc_id_of(url: str) -> str:
     return f"zqrb:{m['aid']}" if m else f"zqrb:{url}"
 
 
-def _html(response: Response) -> Selector:
-    """The page as an HTML selector over ``response.text``, whatever its Content-Type says.
+def _html_root(response: Response) -> etree._Element:
+    """The page's lxml tree, built from ``response.text`` as an HTML ``Selector`` builds it (parsel's
+    ``create_root_node``), whatever the Content-Type says.
 
-    ``response.css`` would pick the selector type from the response class: a page served as JSON
-    (the emulator's ``garbage`` fault, or a misconfigured server) gets a JSON selector, on which CSS
-    raises instead of the spider recording a parse failure.
+    Not ``response.css``: that picks the selector type from the response class, so a page served as
+    JSON (the emulator's ``garbage`` fault, or a misconfigured server) would get a JSON selector, on
+    which CSS raises instead of the spider recording a parse failure. Not ``Selector(response)``
+    either: the pages are read with XPath compiled once (``_css``) on the bare tree, and wrapping the
+    tree and every match in selectors cost as much as parsing the page.
     """
-    return Selector(response, type="html")
+    return create_root_node(response.text, lxml.html.HTMLParser, base_url=response.url)
 
 
 class ZqrbSpider(XinpiSpider):
@@ -134,8 +167,8 @@ class ZqrbSpider(XinpiSpider):
         return list(self._parse_list(response, channel))
 
     def _parse_list(self, response: Response, channel: str) -> Iterator[Any]:
-        page = _html(response)
-        items = page.css("div.news_content ul li") or page.css("div.listMain li")
+        root = _html_root(response)
+        items = _LIST_ITEMS(root) or _LISTMAIN_ITEMS(root)
         if not items:
             yield self.failure(response.url, "parse", "list page without items (div.news_content ul li)",
                                response.status)
@@ -143,36 +176,33 @@ class ZqrbSpider(XinpiSpider):
         dates: list[dt.date] = []
         wanted: list[tuple[str, str]] = []  # (url, doc_id) of in-window, on-topic entries
         for li in items:
-            links = li.css("a.lista") or li.xpath("descendant::a[@href]")
-            href = links[0].attrib.get("href") if links else None
+            links = _LISTA(li) or _HREF_LINKS(li)
+            href = links[0].get("href") if links else None
             if not href:
                 continue
             url = response.urljoin(href)
-            span = li.css("span.date")
-            day = "".join(t.strip() for t in _STRINGS(span[0].root)) if span else None  # get_text(strip=True)
+            span = _DATE(li)
+            day = "".join(t.strip() for t in _STRINGS(span[0])) if span else None  # get_text(strip=True)
             listed = parse_cn_datetime(day, base=self.crawl_started) if day is not None else None
             if listed is not None:
                 dates.append(listed.date())
                 if not self._since <= listed.date() <= self._until:
                     continue
-            if not self.on_topic(_joined(links[0].root)):
+            if not self.on_topic(_joined(links[0])):
                 continue
             wanted.append((url, doc_id_of(url)))
         all_known = self.page_is_all_known([d for _, d in wanted])
         for url, doc_id in wanted:
             if not self.is_known(doc_id):
                 yield scrapy.Request(url, callback=self.parse_article, errback=self.on_error)
-        # XPath's string value (.) holds all descendant text, so it narrows the links cheaply; a link
-        # holding script/style/... text is checked on its bs4-style text, which leaves that out.
-        candidates = page.xpath(f"//a[@href][contains(., '下一页') or descendant::*[{_NOT_TEXT}]]")
-        more = next((a for a in candidates if "下一页" in "".join(_STRINGS(a.root))), None)
+        more = next((a for a in _NEXT_CANDIDATES(root) if "下一页" in "".join(_STRINGS(a))), None)
         if all_known:
             self.logger.info("%s: every entry stored already, no further pages", response.url)
         elif dates and max(dates) < self._since:
             self.logger.debug("%s: all dates before %s, stop paging", response.url, self._since)
         elif more is not None:
             yield scrapy.Request(
-                response.urljoin(more.attrib["href"]), callback=self.parse_list, errback=self.on_error,
+                response.urljoin(more.get("href")), callback=self.parse_list, errback=self.on_error,
                 cb_kwargs={"channel": channel},
             )
 
@@ -183,20 +213,20 @@ class ZqrbSpider(XinpiSpider):
     def _parse_article(self, response: Response) -> Iterator[Any]:
         url = response.url
         m = _ARTICLE_URL.search(url)
-        page = _html(response)
-        h1 = page.css("div.news_content > h1") or page.css("h1")
-        title = _SPACE.sub(" ", _joined(h1[0].root)).strip() if h1 else ""
+        root = _html_root(response)
+        h1 = _NEWS_H1(root) or _ANY_H1(root)
+        title = _SPACE.sub(" ", _joined(h1[0])).strip() if h1 else ""
         if not title:
             yield self.failure(url, "parse", "article without a title (div.news_content > h1)",
                                response.status)
             return
-        body = page.css("div.content-lcq") or page.css("div.content")
-        text = _lines(body[0].root) if body else ""
+        body = _CONTENT_LCQ(root) or _CONTENT(root)
+        text = _lines(body[0]) if body else ""
         if not text:
             yield self.failure(url, "body", "article without body text (div.content-lcq)", response.status)
             return
-        info = page.css("div.info_news")
-        date_text, media, author = split_info(" ".join(_STRINGS(info[0].root)) if info else "")
+        info = _INFO(root)
+        date_text, media, author = split_info(" ".join(_STRINGS(info[0])) if info else "")
         folder = dt.date.fromisoformat(m["date"]) if m else None
         published = self.published_at(date_text, folder)
         # extra.story_id is added by document_defaults (the base spider), once per document

@@ -1,6 +1,6 @@
 """zqrb page parsing on hand-written pages, no crawl: the text comes out as BeautifulSoup's did.
 
-The spider reads pages with Scrapy selectors (see its module docstring); these pin the bs4
+The spider reads pages with compiled XPath on the lxml tree (see its module docstring); these pin the bs4
 ``get_text`` behaviour it keeps: text nodes stripped and joined with a space, comments and
 script/style/template/ruby-annotation text left out, one line per paragraph.
 """
@@ -56,12 +56,13 @@ def test_title_and_paragraphs_read_like_get_text(spider: ZqrbSpider) -> None:
     doc = the_document(article(spider, page(
         "<div class='news_content'><h1>债券<b>发行</b> 新闻<!-- c --><script>var a=1</script> <i>ABS</i></h1>"
         f"{INFO}<div class='content-lcq'>loose text<p>一<span>二</span>三</p>"
-        "<p> <b>x</b>\n y &nbsp; z\u3000</p><p>  </p><p>a<br>b<!-- x --><style>.a{}</style></p>"
+        "<p> <b>x</b>\n y &nbsp; z\u3000</p><p>  </p><p> 甲 \t 乙\u3000丙&nbsp;</p><p>a<br>b<!-- x --><style>.a{}</style></p>"
         "<p><ruby>字<rp>(</rp><rt>zi</rt><rp>)</rp></ruby>a<template><b>tpl</b></template>b</p></div></div>"
     )))
     assert doc["title"] == "债券 发行 新闻 ABS"
     # text outside the p's is not read; nodes joined by a space; whitespace runs squashed
-    assert doc["text"] == "一 二 三\nx y z\na b\n字 a b"
+    # a paragraph of bare text (read without XPath) squashes its whitespace the same way
+    assert doc["text"] == "一 二 三\nx y z\n甲 乙 丙\na b\n字 a b"
     assert doc["published_at_raw"] == "2025-04-25 18:30"
     assert (doc["media_name"], doc["author"]) == ("证券日报网", "记者 王丽")
 
