@@ -18,6 +18,10 @@ process and that worker (the crawl reaps it), while "crawl cpu" is the crawl pro
 spider open and close. Each full crawl writes Parquet to a temp DATA_DIR, and the documents landed
 there are counted, so a fast crawl that lost documents cannot pass.
 
+Each repeat also crawls the same pages with the full crawl's spider and no item pipelines at all
+("spider", ``--no-spider-alone`` skips it): parsing the pages and Scrapy's own handling of every
+item (scraper, signals, stats) cost time before any pipeline runs, and this ratio shows that floor.
+
 ``--profile`` runs one more full crawl under cProfile and prints where its time went, by component,
 for the crawl process and for its item-pipeline worker process (:mod:`xinpi.pipelines.worker`).
 Always exits 0: this is a report, not a gate.
@@ -79,22 +83,9 @@ class CrawlRun:
         return self.pages / self.elapsed if self.elapsed else 0.0
 
 
-_EMULATOR_MAIN = (
-    "import socketserver, sys; socketserver.StreamRequestHandler.disable_nagle_algorithm = True; "
-    "from xinpi.emulator.server import main; main(sys.argv[1:])"
-)
-
-
 class EmulatorProcess:
-    """The emulator server in its own process on a free port, stopped by its own pid.
-
-    Started through ``main()`` of the imported module, not ``python -m xinpi.emulator.server``: run
-    as ``__main__`` that module is a second copy whose route table the site modules never fill (they
-    register with ``xinpi.emulator.server.route``), so every page would answer 404. Nagle's algorithm
-    is switched off for the emulator's sockets: its handler writes headers and body separately, and
-    on a kept-alive connection the second write waits ~40 ms for a delayed ACK, which would make both
-    crawls latency-bound and hide what parsing and the pipelines cost.
-    """
+    """The emulator server (``python -m xinpi.emulator.server``) in its own process on a free port,
+    stopped by its own pid."""
 
     def __init__(self, log: Path) -> None:
         with socket.socket() as s:
@@ -103,7 +94,7 @@ class EmulatorProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _EMULATOR_MAIN, "--port", str(self.port)],
+            [sys.executable, "-m", "xinpi.emulator.server", "--port", str(self.port)],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
@@ -187,7 +178,11 @@ def _settings_args(settings: dict[str, str]) -> list[str]:
 
 def crawl(kind: str, docs: int, work: Path, profile: Path | None = None,
           full_settings: dict[str, str] | None = None) -> CrawlRun:
-    """One crawl of ``docs`` synthetic documents: ``kind`` is "bare" or "full"."""
+    """One crawl of ``docs`` synthetic documents: ``kind`` is "bare", "spider" or "full".
+
+    "spider" is the full crawl's spider with no item pipelines at all (``ITEM_PIPELINES={}``): its
+    parsing and Scrapy's handling of the items it yields, without normalising, extracting or writing.
+    """
     work.mkdir(parents=True, exist_ok=True)
     stats_file = work / "stats.json"
     data_dir = work / "data"
@@ -204,6 +199,8 @@ def crawl(kind: str, docs: int, work: Path, profile: Path | None = None,
             since, until = bulk.window(docs)
             settings["XINPI_EMULATOR_URL"] = emu.url
             settings.update(full_settings or {})
+            if kind == "spider":
+                settings["ITEM_PIPELINES"] = "{}"
             cmd = python + ["-m", "scrapy", "crawl", "zqrb", "-a", f"channels={bulk.channel(docs)}",
                             "-a", f"since={since}", "-a", f"until={until}", "-a", "all=1"]
         emu_cpu0 = emu.cpu_seconds()
@@ -330,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="run the bare/full pair this many times, interleaved; ratios use the medians")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a Scrapy setting for the full crawls only (XINPI_EXTRACT_WORKERS=2); repeatable")
+    ap.add_argument("--no-spider-alone", dest="spider_alone", action="store_false",
+                    help="skip the third crawl of each repeat: the full crawl's spider without item "
+                         "pipelines, which shows how much of the ratio is parsing and Scrapy's own "
+                         "per-item work rather than the pipelines")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     ap.add_argument("--profile", action="store_true", help="also profile a full crawl of --docs documents")
     ap.add_argument("--keep", type=Path, help="keep logs and data under this folder (default: a temp dir)")
@@ -347,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     for n in range(max(1, args.repeat)):  # interleaved pairs: both crawls of a pair see similar load
         suffix = "" if n == 0 else f"_{n + 1}"
         plan += [(f"bare{suffix}", "bare", args.docs), (f"full{suffix}", "full", args.docs)]
+        if args.spider_alone:
+            plan.append((f"spider{suffix}", "spider", args.docs))
     if mem is not None:
         plan += [("mem_small", "full", mem[0]), ("mem_large", "full", mem[1])]
     for key, kind, docs in plan:
@@ -363,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
 
     pairs = [(runs[k], runs["full" + k[4:]]) for k in runs if k.startswith("bare")]
     speed_ratios = [f.elapsed / b.elapsed if b.elapsed else float("inf") for b, f in pairs]
+    spider_ratios = [runs["spider" + k[4:]].elapsed / runs[k].elapsed
+                     for k in runs if k.startswith("bare") and "spider" + k[4:] in runs and runs[k].elapsed]
+    spider_ratio = statistics.median(spider_ratios) if spider_ratios else None
     cpu_ratios = [f.crawl_cpu / b.crawl_cpu for b, f in pairs if f.crawl_cpu and b.crawl_cpu]
     speed_ratio = statistics.median(speed_ratios)
     cpu_ratio = statistics.median(cpu_ratios) if cpu_ratios else None
@@ -371,14 +377,16 @@ def main(argv: list[str] | None = None) -> int:
         mem_s, mem_l = runs["mem_small"], runs["mem_large"]
         mem_ratio = mem_l.peak_rss_mb / mem_s.peak_rss_mb if mem_s.peak_rss_mb else float("inf")
     complete = all(r.returncode == 0 for r in runs.values()) and all(
-        r.stored == r.docs for k, r in runs.items() if not k.startswith("bare")
-    )
+        r.stored == r.docs for k, r in runs.items() if not k.startswith(("bare", "spider"))
+    ) and all(r.extra["items"] == r.docs for k, r in runs.items() if k.startswith("spider"))
     report = {
         "runs": {k: {**asdict(r), "pages_per_s": round(r.pages_per_s, 1)} for k, r in runs.items()},
         "speed_ratio": round(speed_ratio, 3),
         "speed_ratios": [round(r, 3) for r in speed_ratios],
         "speed_target": SPEED_TARGET,
         "speed_pass": speed_ratio <= SPEED_TARGET,
+        "spider_alone_ratio": None if spider_ratio is None else round(spider_ratio, 3),
+        "spider_alone_ratios": [round(r, 3) for r in spider_ratios],
         "crawl_cpu_ratio": None if cpu_ratio is None else round(cpu_ratio, 3),
         "crawl_cpu_ratios": [round(r, 3) for r in cpu_ratios],
         "memory_ratio": None if mem_ratio is None else round(mem_ratio, 3),
@@ -405,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"speed:  full/bare time = {speed_ratio:.2f}{each} (target <= {SPEED_TARGET}) "
               f"{_verdict(speed_ratio <= SPEED_TARGET)}"
               + (f"; crawl CPU full/bare = {cpu_ratio:.2f}" if cpu_ratio is not None else ""))
+        if spider_ratio is not None:
+            each = "" if len(spider_ratios) == 1 else " (median of " + ", ".join(
+                f"{r:.2f}" for r in spider_ratios) + ")"
+            print(f"        spider alone (parsing + Scrapy's item handling, no item pipelines)/bare time = "
+                  f"{spider_ratio:.2f}{each}: the part of the ratio the pipelines do not cause")
         if mem is not None and mem_ratio is not None:
             print(f"memory: peak RSS {mem[1]}/{mem[0]} docs = {mem_ratio:.2f} (target <= {MEMORY_TARGET}) "
                   f"{_verdict(mem_ratio <= MEMORY_TARGET)}")
