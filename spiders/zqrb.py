@@ -261,6 +261,8 @@ class ZqrbSpider(XinpiSpider):
         reading nearest the folder day wins (the crawl-time reading when there is no folder).
         """
         readings = [parse_cn_datetime(date_text, base=self.crawl_started)]
+        if readings[0] is not None and folder is not None and readings[0].date() == folder:
+            return readings[0]  # no other reading can land closer (the usual, absolute date)
         if folder is not None:
             end_of_folder = dt.datetime.combine(folder, dt.time(23, 59, 59), SHANGHAI)
             readings.append(parse_cn_datetime(date_text, base=min(self.crawl_started, end_of_folder)))
