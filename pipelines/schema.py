@@ -310,19 +310,35 @@ def _converter(type_: pa.DataType) -> Callable[[Any], Any]:
 def fact_row(fact: Mapping[str, Any], fields: Mapping[str, pa.DataType]) -> dict[str, Any]:
     """One mention/aggregate dict as a row: known keys typed, missing keys null, the rest JSON."""
     row = {}
-    used = set(fields) | _FACT_OWNED
-    for name, type_ in fields.items():
+    columns, used = _fact_plan(fields)
+    for name, alias, conv in columns:
         value = fact.get(name)
-        if value is None and name in _FIELD_ALIASES:
-            value = fact.get(_FIELD_ALIASES[name])
-            used.add(_FIELD_ALIASES[name])
-        row[name] = convert(value, type_)
+        if value is None and alias is not None:
+            value = fact.get(alias)
+            used = used | {alias}  # read in place of the column: not "rest"
+        row[name] = None if value is None else conv(value)
     rest = {k: v for k, v in fact.items() if k not in used}
     if isinstance(fact.get("extra"), Mapping):
         rest = {**fact["extra"], **rest}
     row["extra"] = to_json(rest)
     return row
 
+
+def _fact_plan(fields: Mapping[str, pa.DataType]) -> tuple[
+        tuple[tuple[str, str | None, Callable[[Any], Any]], ...], frozenset[str]]:
+    """(column, alias, converter) per column, and the keys that are not "rest", for one field map.
+
+    Worked out once per map (keyed by identity, like :func:`convert`): a document has several
+    facts, each with ~15 columns, and this ran per cell."""
+    entry = _FACT_PLANS.get(id(fields))
+    if entry is None or entry[0] is not fields:
+        columns = tuple((name, _FIELD_ALIASES.get(name), _converter(type_)) for name, type_ in fields.items())
+        used = frozenset(fields) | _FACT_OWNED
+        entry = _FACT_PLANS[id(fields)] = (fields, columns, used)
+    return entry[1], entry[2]
+
+
+_FACT_PLANS: dict[int, tuple[Mapping[str, pa.DataType], Any, frozenset[str]]] = {}
 
 #: Columns the pipeline fills from the document, whatever the extractor says.
 _FACT_OWNED = {"doc_id", "source", "date", "version", "published_at", "run_id", "extra"}
