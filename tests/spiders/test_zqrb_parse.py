@@ -56,7 +56,8 @@ def test_title_and_paragraphs_read_like_get_text(spider: ZqrbSpider) -> None:
     doc = the_document(article(spider, page(
         "<div class='news_content'><h1>债券<b>发行</b> 新闻<!-- c --><script>var a=1</script> <i>ABS</i></h1>"
         f"{INFO}<div class='content-lcq'>loose text<p>一<span>二</span>三</p>"
-        "<p> <b>x</b>\n y &nbsp; z\u3000</p><p>  </p><p> 甲 \t 乙\u3000丙&nbsp;</p><p>a<br>b<!-- x --><style>.a{}</style></p>"
+        "<p> <b>x</b>\n y &nbsp; z\u3000</p><p>  </p><p> 甲 \t 乙\u3000丙&nbsp;</p>"
+        "<p>a<br>b<!-- x --><style>.a{}</style></p>"
         "<p><ruby>字<rp>(</rp><rt>zi</rt><rp>)</rp></ruby>a<template><b>tpl</b></template>b</p></div></div>"
     )))
     assert doc["title"] == "债券 发行 新闻 ABS"
