@@ -99,6 +99,14 @@ XINPI_RETRY_AFTER_MAX = 60.0
 HTTPERROR_ALLOW_ALL = False
 COOKIES_ENABLED = True
 
+# --- unattended crawls: no debugging consoles ---------------------------------------------------
+# Scrapy opens two in every crawl process: the telnet console and (2.19) RemoteControl, an HTTP
+# endpoint that runs the Python sent to it and leaves a job file under ~/.local/state/scrapy/
+# job_files (one stays behind for every crawl that is killed). Nightly crawls have nobody at the
+# console; for a debugging session pass -s TELNETCONSOLE_ENABLED=True or -s REMOTE_CONTROL_ENABLED=True.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
 # --- offline hygiene --------------------------------------------------------------------------
 # tldextract (used by the cookie middleware) would try to download the public suffix list.
 os.environ.setdefault("TLDEXTRACT_CACHE", str(cache_dir() / "tldextract"))

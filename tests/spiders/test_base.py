@@ -50,3 +50,14 @@ def test_every_news_spider_links_syndicated_copies_by_story_id(emulator, tmp_pat
         by_source[spider] = {d["extra"]["story_id"]: d["title"] for d in docs}
     shared = set(by_source["cs"]) & set(by_source["stcn"])
     assert len(shared) >= 1
+
+
+def test_an_unattended_crawl_opens_no_debugging_console(emulator, tmp_path) -> None:
+    """Nightly crawls run unattended: no telnet console, no RemoteControl code endpoint."""
+    result = run_crawl("cs", emulator.url, tmp_path, args=WINDOW,
+                       settings={"XINPI_CS_CHANNELS": ["gppd/zqxw"]})
+    assert result.returncode == 0, result.log[-2000:]
+    assert result.stats.get("item_scraped_count", 0) > 0  # a real crawl, not one that stopped early
+    assert "Telnet console listening" not in result.log
+    assert "Remote control HTTP server" not in result.log
+    assert "remote_control.RemoteControl" not in result.log  # not even in the enabled extensions
