@@ -60,7 +60,6 @@ COMMON_SETTINGS = {
     "CONCURRENT_REQUESTS": "16",
     "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
     "LOG_LEVEL": "INFO",
-    "TELNETCONSOLE_ENABLED": "False",
 }
 
 
@@ -314,6 +313,11 @@ def _print_profile(what: str, prof: dict[str, Any]) -> None:
         print(f"  {row['self_s']:>7.2f} s  {row['fn']}")
 
 
+def _each(ratios: list[float]) -> str:
+    """" (median of 1.52, 1.41)" after a median of several runs; nothing after a single one."""
+    return "" if len(ratios) == 1 else " (median of " + ", ".join(f"{r:.2f}" for r in ratios) + ")"
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -366,8 +370,8 @@ def main(argv: list[str] | None = None) -> int:
 
     pairs = [(runs[k], runs["full" + k[4:]]) for k in runs if k.startswith("bare")]
     speed_ratios = [f.elapsed / b.elapsed if b.elapsed else float("inf") for b, f in pairs]
-    spider_ratios = [runs["spider" + k[4:]].elapsed / runs[k].elapsed
-                     for k in runs if k.startswith("bare") and "spider" + k[4:] in runs and runs[k].elapsed]
+    spider_ratios = [runs["spider" + k[4:]].elapsed / b.elapsed if b.elapsed else float("inf")
+                     for k, b in runs.items() if k.startswith("bare") and "spider" + k[4:] in runs]
     spider_ratio = statistics.median(spider_ratios) if spider_ratios else None
     cpu_ratios = [f.crawl_cpu / b.crawl_cpu for b, f in pairs if f.crawl_cpu and b.crawl_cpu]
     speed_ratio = statistics.median(speed_ratios)
@@ -409,15 +413,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r.elapsed:>8.1f}{r.pages_per_s:>9.1f}{r.wall:>8.1f}{r.cpu:>7.1f}"
                   f"{r.crawl_cpu if r.crawl_cpu is not None else float('nan'):>10.1f}"
                   f"{r.extra['emulator_cpu_s']:>8.1f}{r.peak_rss_mb:>12.1f}{r.returncode:>4}")
-        each = "" if len(pairs) == 1 else " (median of " + ", ".join(f"{r:.2f}" for r in speed_ratios) + ")"
-        print(f"speed:  full/bare time = {speed_ratio:.2f}{each} (target <= {SPEED_TARGET}) "
+        print(f"speed:  full/bare time = {speed_ratio:.2f}{_each(speed_ratios)} (target <= {SPEED_TARGET}) "
               f"{_verdict(speed_ratio <= SPEED_TARGET)}"
               + (f"; crawl CPU full/bare = {cpu_ratio:.2f}" if cpu_ratio is not None else ""))
         if spider_ratio is not None:
-            each = "" if len(spider_ratios) == 1 else " (median of " + ", ".join(
-                f"{r:.2f}" for r in spider_ratios) + ")"
             print(f"        spider alone (parsing + Scrapy's item handling, no item pipelines)/bare time = "
-                  f"{spider_ratio:.2f}{each}: the part of the ratio the pipelines do not cause")
+                  f"{spider_ratio:.2f}{_each(spider_ratios)}: the part of the ratio the pipelines "
+                  "do not cause")
         if mem is not None and mem_ratio is not None:
             print(f"memory: peak RSS {mem[1]}/{mem[0]} docs = {mem_ratio:.2f} (target <= {MEMORY_TARGET}) "
                   f"{_verdict(mem_ratio <= MEMORY_TARGET)}")
