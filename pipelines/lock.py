@@ -35,6 +35,7 @@ import logging
 import os
 import socket
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,28 @@ def lock_file_name(name: str) -> str:
     """A lock name as a file name (source names are plain; registers may not be)."""
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".")
     return f"{cleaned or '_'}.lock"
+
+
+#: Locks this process holds, so a forked child can let go of its copies (see _drop_inherited).
+_HELD: weakref.WeakSet[FileLock] = weakref.WeakSet()
+
+
+def _drop_inherited() -> None:
+    """In a forked child (the pipeline worker): close the inherited lock descriptors.
+
+    A flock belongs to the open file, which the child's copy of the descriptor keeps open: a child
+    that outlived a killed crawl would go on holding that crawl's source lock. Closing the copy
+    (never LOCK_UN, which would unlock the parent's lock too) leaves the lock to the parent alone.
+    """
+    for lock in list(_HELD):
+        fd, lock._fd = lock._fd, None
+        if fd is not None:
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited)
 
 
 class FileLock:
@@ -86,6 +109,7 @@ class FileLock:
                 return False
             raise
         self._fd = fd
+        _HELD.add(self)
         return True
 
     def acquire(self, timeout: float | None = None, poll: float = 0.05) -> bool:
@@ -116,6 +140,7 @@ class FileLock:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
+        _HELD.discard(self)
         try:
             os.ftruncate(fd, 0)  # an empty file reads as "nobody"; the flock is what counts
         except OSError:

@@ -7,19 +7,22 @@ loop, with a real spawned worker process writing real Parquet.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 import scrapy
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from xinpi.emulator.sites import bulk
 from xinpi.items import FailureItem
-from xinpi.pipelines.worker import WORKER_LOST, PipelineWorkerError, WorkerPipeline
+from xinpi.pipelines.worker import WORKER_LOST, PipelineWorkerError, WorkerPipeline, _can_fork
 from xinpi.state import read_watermark
 
 CHAIN = {
@@ -60,12 +63,15 @@ def _comparable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(({k: v for k, v in r.items() if k != "run_id"} for r in rows), key=repr)
 
 
-def test_worker_and_in_process_chain_store_the_same_rows(tmp_path: Path, make_doc) -> None:
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_worker_and_in_process_chain_store_the_same_rows(tmp_path: Path, make_doc, start, caplog) -> None:
     docs = [make_doc(n) for n in range(1, 41)]
     worker_dir, local_dir = tmp_path / "worker", tmp_path / "local"
-    worker = _crawler(worker_dir, XINPI_PIPELINE_BATCH=7)
+    worker = _crawler(worker_dir, XINPI_PIPELINE_BATCH=7, XINPI_PIPELINE_WORKER_START=start)
     local = _crawler(local_dir, XINPI_PIPELINE_WORKER=False)
-    out_w = _run(worker, [d.copy() for d in docs])
+    with caplog.at_level(logging.INFO, logger="xinpi.pipelines.worker"):
+        out_w = _run(worker, [d.copy() for d in docs])
+    assert {"fork": "(forked)", "spawn": "(spawned)"}[start] in caplog.text
     out_l = _run(local, [d.copy() for d in docs])
     assert [o["doc_id"] for o in out_w] == [d["doc_id"] for d in docs]  # each result is its own item
     assert [o["content_sha256"] for o in out_w] == [o["content_sha256"] for o in out_l]
@@ -151,6 +157,41 @@ def test_a_chain_that_cannot_start_fails_items_instead_of_hanging(tmp_path: Path
     assert isinstance(closing, PipelineWorkerError)  # Scrapy logs it as an error closing the pipeline
 
 
+def test_a_forked_worker_closed_before_any_item_builds_no_chain(tmp_path: Path) -> None:
+    """A quiet night: the worker forked at open is closed at once; it never imports the chain, so
+    even a chain that cannot be built costs nothing and raises nothing."""
+    crawler = _crawler(tmp_path / "data", XINPI_PIPELINES={"no_such_module.Pipeline": 1},
+                       XINPI_PIPELINE_WORKER_START="fork")
+
+    async def go() -> WorkerPipeline:
+        pipeline = WorkerPipeline.from_crawler(crawler)
+        pipeline.open_spider()
+        assert pipeline.worker is not None  # forked at open, not at the first item
+        await pipeline.close_spider()
+        return pipeline
+
+    pipeline = asyncio.run(asyncio.wait_for(go(), timeout=60))
+    assert pipeline.worker.process.exitcode == 0
+    assert not (tmp_path / "data").exists()  # no writer was opened
+
+
+def test_auto_forks_only_a_single_threaded_process_inside_its_event_loop() -> None:
+    assert not _can_fork("auto") and not _can_fork("fork")  # no running loop: spawn at the first item
+
+    async def inside() -> tuple[bool, bool, bool]:
+        started, stop = threading.Event(), threading.Event()
+        other = threading.Thread(target=lambda: (started.set(), stop.wait()))
+        other.start()
+        started.wait()
+        try:
+            return _can_fork("auto"), _can_fork("fork"), _can_fork("spawn")
+        finally:
+            stop.set()
+            other.join()
+
+    assert asyncio.run(inside()) == (False, True, False)
+
+
 def test_in_process_mode_starts_no_process(tmp_path: Path, make_doc) -> None:
     crawler = _crawler(tmp_path / "data", XINPI_PIPELINE_WORKER=False)
     children_before = set(os.listdir("/proc"))
@@ -189,6 +230,7 @@ def test_a_crawl_whose_worker_dies_closes_cleanly_and_the_next_run_stores_everyt
         "XINPI_PIPELINES": {**CHAIN, "worker_components.DieOnCrash": 50},
         "XINPI_TEST_DIE_AT": 25, "XINPI_PIPELINE_BATCH": 4, "PARQUET_BATCH_SIZE": 8,
     })
+    assert "(forked)" in dying.log  # a Scrapy crawl is single-threaded when the spider opens
     assert dying.stats["finish_reason"] == WORKER_LOST
     assert dying.stats["xinpi/failures/pipeline_worker"] == 1
     assert "pipeline worker process exited" in dying.log
