@@ -43,7 +43,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     counts, stats = _counts(data), _latest_stats(data)
     deals_before = {p.name: p.read_bytes() for p in (data / "deals").glob("*.parquet")}
+    clock = (data / "_state" / "emulator_now").read_text("utf-8")  # fresh news is timed from this
     second = _demo(data)
+    assert (data / "_state" / "emulator_now").read_text("utf-8") == clock
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     return data, first, counts, stats, deals_before, second
 

@@ -65,10 +65,37 @@ def _rebuild_deals(out: Path) -> int:
     return 0
 
 
+def pin_emulator_clock(out: Path) -> str:
+    """Time the emulator's fresh fixture news from the first demo run into ``out``, every run after.
+
+    A second demo must find nothing new. Fresh fixture rows ("3小时前") are timed back from the
+    emulator's clock, and eastmoney's article codes start with that date, so without a pin a run
+    after midnight in Shanghai saw yesterday's stories under new ids. The pin lives with the data
+    (``_state/emulator_now``); ``XINPI_EMULATOR_NOW`` in the environment wins over it.
+    """
+    import os
+
+    from xinpi.emulator.fixtures import CLOCK_ENV, SHANGHAI
+
+    if os.environ.get(CLOCK_ENV):
+        return os.environ[CLOCK_ENV]
+    path = out / "_state" / "emulator_now"
+    try:
+        pinned = path.read_text("utf-8").strip()
+        dt.datetime.fromisoformat(pinned)
+    except (OSError, ValueError):
+        pinned = dt.datetime.now(SHANGHAI).isoformat(timespec="seconds")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(pinned + "\n", "utf-8")
+    os.environ[CLOCK_ENV] = pinned
+    return pinned
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from xinpi.emulator.server import Emulator
 
     out = data_dir(args.data_dir)
+    pin_emulator_clock(out)
     with Emulator() as emulator:
         print(f"site emulator at {emulator.url}", file=sys.stderr)
         sources = args.sources or spider_names()

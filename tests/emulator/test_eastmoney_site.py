@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
 
+import pytest
 from bs4 import BeautifulSoup
 
+from xinpi.emulator import fixtures
+from xinpi.emulator.fixtures import CLOCK_ENV
 from xinpi.emulator.sites import eastmoney
 
 FIELDS = "code,showTime,title,mediaName,summary,image,url,uniqueUrl,Np_dst"
@@ -98,3 +102,32 @@ def test_article_pages_have_content_body_and_the_chosen_header(emulator) -> None
 
 def test_unknown_article_is_a_404(emulator) -> None:
     assert _fetch(f"{emulator.url}/{eastmoney.ARTICLE_HOST}/a/202505089999999999.html")[0] == 404
+
+
+def _fresh_codes() -> dict[str, str]:
+    eastmoney.articles.cache_clear()
+    try:
+        return {a["title"]: a["code"] for a in eastmoney.articles() if "age_minutes" in a}
+    finally:
+        eastmoney.articles.cache_clear()
+
+
+def test_fresh_codes_follow_the_pinned_clock_not_the_emulators_start(monkeypatch) -> None:
+    """Codes start with the publication date: unpinned, a restart after midnight renames fresh
+    stories; pinned (as `xinpi demo` does per data folder), a restart serves the same codes."""
+    late, after_midnight = (dt.datetime(2026, 11, 27, 23, 50, tzinfo=fixtures.SHANGHAI),
+                            dt.datetime(2026, 11, 28, 4, 0, tzinfo=fixtures.SHANGHAI))
+    monkeypatch.setattr(fixtures, "_started", lambda: late)
+    unpinned_late = _fresh_codes()
+    monkeypatch.setattr(fixtures, "_started", lambda: after_midnight)
+    assert _fresh_codes() != unpinned_late  # why the pin exists
+    monkeypatch.setenv(CLOCK_ENV, late.isoformat())
+    assert _fresh_codes() == unpinned_late and all(c.startswith("20261127") for c in unpinned_late.values())
+
+
+def test_a_pinned_clock_without_an_offset_is_shanghai_time_and_garbage_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv(CLOCK_ENV, "2026-11-27T23:50:00")
+    assert fixtures.fresh_now() == dt.datetime(2026, 11, 27, 23, 50, tzinfo=fixtures.SHANGHAI)
+    monkeypatch.setenv(CLOCK_ENV, "yesterday")
+    with pytest.raises(ValueError, match=CLOCK_ENV):
+        fixtures.fresh_now()

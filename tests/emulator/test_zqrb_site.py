@@ -7,8 +7,10 @@ import re
 import urllib.error
 import urllib.request
 
+import pytest
 from bs4 import BeautifulSoup
 
+from xinpi.emulator.fixtures import CLOCK_ENV, fresh_now
 from xinpi.emulator.server import Emulator
 from xinpi.emulator.sites import zqrb as site
 
@@ -76,11 +78,12 @@ def test_fresh_article_ids_do_not_depend_on_when_the_emulator_started() -> None:
     fresh = [a for a in site.articles() if "published" not in a]
     assert fresh
     site.articles.cache_clear()
-    site._LOADED_AT, saved = site._LOADED_AT + dt.timedelta(hours=5), site._LOADED_AT
+    later = fresh_now() + dt.timedelta(hours=5)
     try:
-        again = {a["title"]: a["id"] for a in site.articles() if "published" not in a}
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(CLOCK_ENV, later.isoformat())
+            again = {a["title"]: a["id"] for a in site.articles() if "published" not in a}
     finally:
-        site._LOADED_AT = saved
         site.articles.cache_clear()
     assert again == {a["title"]: a["id"] for a in fresh}
 

@@ -17,7 +17,7 @@ Fixture ``layout``: ``infos`` (``div.infos > div.item``: time "YYYY年MM月DD日
 ``div.source``) or ``bare`` (no title, time or source on the page at all, as on some mobile
 renderings), so a spider must be tolerant about everything but ``#ContentBody``. The body ends with
 the ``（文章来源：…）`` and ``（责任编辑：…）`` lines the real pages add. Rows with ``age_minutes`` are
-fresh news, timed when this module loads.
+fresh news, timed from :func:`~xinpi.emulator.fixtures.fresh_now`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from xinpi.emulator.fixtures import load
+from xinpi.emulator.fixtures import fresh_now, load
 from xinpi.emulator.server import Request, Response, route
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -37,16 +37,16 @@ API_HOST = "np-listapi.eastmoney.com"
 ARTICLE_HOST = "finance.eastmoney.com"
 MAX_PAGE_SIZE = 200
 ALL_FIELDS = ("code", "showTime", "title", "mediaName", "summary", "image", "url", "uniqueUrl", "Np_dst")
-_LOADED_AT = dt.datetime.now(SHANGHAI).replace(microsecond=0)
 
 
 @cache
 def articles() -> list[dict[str, Any]]:
     """Fixture rows with publication time and ``code`` resolved; newest first."""
     out = []
+    now = fresh_now().replace(microsecond=0)
     for row in load("eastmoney"):
         if "age_minutes" in row:
-            published = _LOADED_AT - dt.timedelta(minutes=row["age_minutes"])
+            published = now - dt.timedelta(minutes=row["age_minutes"])
         else:
             published = dt.datetime.fromisoformat(row["published"]).replace(tzinfo=SHANGHAI)
         code = f"{published:%Y%m%d}{row['code_suffix']}"

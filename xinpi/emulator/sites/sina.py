@@ -18,8 +18,8 @@ with the ad/QR blocks the real pages carry (``#left_hzh_ad``, ``.appendQr_wrap``
 ``meta[property="article:published_time"]`` and ``meta[property="article:author"]``. Fixture
 ``layout``: ``meta`` (meta tags + span.date), ``both`` (same, and the old ``#pub_date`` span too),
 ``pub_date`` (old layout: no meta, date only in ``span#pub_date``). ``video: true`` is a video page
-whose ``#artibody`` holds no text. Rows with ``age_minutes`` are fresh news, timed when this module
-loads, so a crawl with the default window always finds something.
+whose ``#artibody`` holds no text. Rows with ``age_minutes`` are fresh news, timed back from
+:func:`~xinpi.emulator.fixtures.fresh_now`, so a crawl with the default window always finds something.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from xinpi.emulator.fixtures import load
+from xinpi.emulator.fixtures import fresh_now, load
 from xinpi.emulator.server import Request, Response, route
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -40,16 +40,16 @@ API_HOST = "feed.mix.sina.com.cn"
 ARTICLE_HOST = "finance.sina.com.cn"
 MAX_NUM = 50
 MAX_PAGE = 50
-_LOADED_AT = dt.datetime.now(SHANGHAI).replace(microsecond=0)
 
 
 @cache
 def articles() -> list[dict[str, Any]]:
     """Fixture rows with publication time and article path resolved; newest first."""
     out = []
+    now = fresh_now().replace(microsecond=0)
     for row in load("sina"):
         if "age_minutes" in row:
-            published = _LOADED_AT - dt.timedelta(minutes=row["age_minutes"])
+            published = now - dt.timedelta(minutes=row["age_minutes"])
         else:
             published = dt.datetime.fromisoformat(row["published"]).astimezone(SHANGHAI)
         short_id = row["docid"].split(":", 1)[1]
@@ -121,7 +121,7 @@ def roll(req: Request) -> Response:
     payload = {
         "result": {
             "status": {"code": 0, "msg": ""},
-            "timestamp": _LOADED_AT.strftime("%a %b %d %H:%M:%S +0800 %Y"),
+            "timestamp": dt.datetime.now(SHANGHAI).strftime("%a %b %d %H:%M:%S +0800 %Y"),
             "total": len(rows),
             "lid": lid,
             "pdps": [],

@@ -10,8 +10,9 @@ Fixture rows may ask for the awkward cases a spider must survive: ``info_date`` 
 the odd way some pages do (二〇二五年…, 3月12日 下午2点, full-width digits, or nothing parseable),
 ``encoding: gbk`` serves GBK bytes (with a gb2312 meta tag, as old pages have), ``body: null`` has
 no body, ``missing`` is listed but answers 404, ``layout: old`` uses ``div.content``. Rows with
-``age_minutes`` or ``yesterday_at`` are fresh news: their time is fixed when this module loads and
-the info line is rendered relative to the request (``3小时前``, ``昨天 15:20``), as live sites do.
+``age_minutes`` or ``yesterday_at`` are fresh news: their time is counted back from
+:func:`~xinpi.emulator.fixtures.fresh_now` and the info line is rendered relative to the request
+(``3小时前``, ``昨天 15:20``), as live sites do.
 """
 
 from __future__ import annotations
@@ -24,24 +25,24 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from xinpi.emulator.fixtures import load
+from xinpi.emulator.fixtures import fresh_now, load
 from xinpi.emulator.server import Request, Response, route
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOST = "www.zqrb.cn"
 LIST_PAGE_SIZE = 3  # small so that the fixture corpus spans several list pages
-_LOADED_AT = dt.datetime.now(SHANGHAI).replace(second=0, microsecond=0)
 
 
 @cache
 def articles() -> list[dict[str, Any]]:
     """Fixture articles with their publication time, id and path resolved; newest first."""
     out = []
+    now = fresh_now().replace(second=0, microsecond=0)
     for row in load("zqrb"):
         if "age_minutes" in row:
-            published = _LOADED_AT - dt.timedelta(minutes=row["age_minutes"])
+            published = now - dt.timedelta(minutes=row["age_minutes"])
         elif "yesterday_at" in row:
-            day = _LOADED_AT.date() - dt.timedelta(days=1)
+            day = now.date() - dt.timedelta(days=1)
             published = dt.datetime.combine(day, dt.time.fromisoformat(row["yesterday_at"]), SHANGHAI)
         else:
             published = dt.datetime.fromisoformat(row["published"]).astimezone(SHANGHAI)
