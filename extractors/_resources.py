@@ -48,9 +48,27 @@ def cache_dir() -> Path:
     return d
 
 
+def char_offsets(text: str, chars: str, start: int = 0, end: int | None = None) -> list[int]:
+    """Sorted offsets of every character of ``chars`` in ``text[start:end]``.
+
+    WHY: a regex character class costs tens of machine instructions per character of CJK text,
+    ``str.find`` one or two; a document holds few of these characters, so one ``find`` loop per
+    character finds them all for a fraction of a regex pass.
+    """
+    end = len(text) if end is None else end
+    out: list[int] = []
+    for c in chars:
+        p = text.find(c, start, end)
+        while p >= 0:
+            out.append(p)
+            p = text.find(c, p + 1, end)
+    out.sort()
+    return out
+
+
 def anchored_finditer(
     rx: re.Pattern,
-    anchor: re.Pattern,
+    anchor: re.Pattern | str,
     text: str,
     reach: int,
     tail: int = 0,
@@ -58,15 +76,19 @@ def anchored_finditer(
     end: int | None = None,
 ):
     """``rx.finditer(text)`` where every match ends at an ``anchor`` hit (+ at most ``tail`` chars
-    of lookahead) and starts at most ``reach`` chars before it.
+    of lookahead) and starts at most ``reach`` chars before it. ``anchor`` is a pattern of one
+    character, or a string: the set of anchor characters (found with ``str.find``, much cheaper).
 
     WHY: a pattern with optional prefixes is tried at every position of a long text; running it only
     on the short segments around its anchor characters gives the same matches for far less work.
     """
     end = len(text) if end is None else end
+    if isinstance(anchor, str):
+        points = char_offsets(text, anchor, start, end)
+    else:
+        points = [a.start() for a in anchor.finditer(text, start, end)]
     lo = hi = -1
-    for a in anchor.finditer(text, start, end):
-        p = a.start()
+    for p in points:
         if hi >= 0 and p - reach <= hi:
             hi = min(end, p + 1 + tail)
             continue

@@ -600,9 +600,9 @@ def _dedupe_parties(d: Deal) -> None:
 _AGG_COUNT_RE = re.compile(
     r"(?:(?<![\d.])\d{1,6}|[两三四五六七八九十]{1,3})\s?(?:单|只|家|个|笔)(?![\u4e00-\u9fff]{0,1}元)"
 )
-_AGG_COUNT_ANCHOR = re.compile(r"[单只家个笔]")
+_AGG_COUNT_ANCHORS = "单只家个笔"
 _AGG_SHARE_RE = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,4})?%")
-_PCT_ANCHOR = re.compile("%")
+_PCT_ANCHOR = "%"
 
 
 def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> list[dict]:
@@ -630,7 +630,7 @@ def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> 
                 "span": [m.start, m.end],
             }
         )
-    for m in anchored_finditer(_AGG_COUNT_RE, _AGG_COUNT_ANCHOR, folded, 12, 2):
+    for m in anchored_finditer(_AGG_COUNT_RE, _AGG_COUNT_ANCHORS, folded, 12, 2):
         s0 = max(folded.rfind(c, 0, m.start()) for c in "。；\n") + 1
         scope = sorted({x.group() for x in agg.finditer(folded[s0 : m.start()])})
         if not scope:

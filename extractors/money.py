@@ -130,7 +130,7 @@ def parse_number(s: str) -> Decimal | None:
 
 # Every money match ENDS with one of these characters (a unit 万/亿, a currency ending 元/币, or the
 # trailing 人民币) and starts well within _REACH characters before it.
-_ANCHOR_RE = re.compile(r"[万亿元币]")
+_ANCHORS = "万亿元币"
 # qualifier + 2 spaces + 人民币 + 2 spaces + the longest number (36) + 3 spaces + 多 + 2 spaces
 _REACH = max(len(q) for q in lines("qualifiers.txt")) + 2 + 3 + 2 + 36 + 3 + 1 + 2 + 2
 
@@ -143,7 +143,7 @@ def find_money(folded: str, original: str | None = None, start: int = 0, end: in
     if end - start <= 4 * _REACH:  # a short text (a table cell): one pass costs less than segmenting
         matches = MONEY_RE.finditer(folded, start, end)
     else:
-        matches = anchored_finditer(MONEY_RE, _ANCHOR_RE, folded, _REACH, 0, start, end)
+        matches = anchored_finditer(MONEY_RE, _ANCHORS, folded, _REACH, 0, start, end)
     for m in matches:
         num = m.group("num")
         if not (m.group("unit") or m.group("cur2") or m.group("cur")):

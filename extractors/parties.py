@@ -395,13 +395,13 @@ _FULL_ORG_RE = re.compile(
 
 
 # every match ends with 司 or 团 and is at most 1 + 40 + 6 characters long
-_FULL_ORG_ANCHOR = re.compile(r"[司团]")
+_FULL_ORG_ANCHORS = "司团"
 
 
 def find_full_orgs(folded: str) -> list[tuple[str, tuple[int, int]]]:
     """Organisation names with a legal-form suffix (for pronoun and short-name resolution)."""
     out = []
-    for m in anchored_finditer(_FULL_ORG_RE, _FULL_ORG_ANCHOR, folded, 48):
+    for m in anchored_finditer(_FULL_ORG_RE, _FULL_ORG_ANCHORS, folded, 48):
         s = m.start()
         name = m.group()
         t = _trim_left(_strip_unbalanced(name), False) if len(name) > 4 else name
