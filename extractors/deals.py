@@ -24,6 +24,7 @@ The work is split: ``names`` finds deal names, ``money`` amounts, ``tables`` tab
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from ._resources import alternation, anchored_finditer, lines, table
+from ._resources import alternation, anchored_finditer, char_offsets, lines, table
 from .classify import asset_class, event, exchange, find_date
 from .linking import Linker, Mention
 from .money import Money, find_money
@@ -603,20 +604,36 @@ _AGG_COUNT_RE = re.compile(
 _AGG_COUNT_ANCHORS = "单只家个笔"
 _AGG_SHARE_RE = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,4})?%")
 _PCT_ANCHOR = "%"
+_SENT_END = "。；\n"  # an aggregate's scope words count from the sentence start
+_CLAUSE_END = "。；，\n"  # a share's "占/份额" must be in its own clause
+_DIGITS = re.compile(r"\d+")
+_QUAL_SCOPES = ("累计", "合计", "共计")
+
+
+def sentence_start(breaks: list[int], pos: int) -> int:
+    """``max(text.rfind(c, 0, pos) for c in chars) + 1`` given ``breaks = char_offsets(text, chars)``.
+
+    WHY: a backward search per figure for each break character re-reads the text; a document's few
+    breaks are found once (``char_offsets``) and each figure then costs one bisect.
+    """
+    k = bisect.bisect_left(breaks, pos)
+    return breaks[k - 1] + 1 if k else 0
+
+
+def _scope(folded: str, s0: int, e: int) -> set[str]:
+    """Scope words in ``folded[s0:e]`` (pos/endpos: no slice; the cues are plain literals)."""
+    return {x.group() for x in _agg_re().finditer(folded, s0, e)}
 
 
 def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> list[dict]:
     out = []
-    agg = _agg_re()
+    sent = char_offsets(folded, _SENT_END)
     for idx, m in enumerate(monies):
         if idx in used:
             continue
-        s0 = max(folded.rfind(c, 0, m.start) for c in "。；\n") + 1
-        pre = folded[s0 : m.start]
-        scope = sorted(
-            {x.group() for x in agg.finditer(pre)}
-            | ({m.qualifier} if m.qualifier in ("累计", "合计", "共计") else set())
-        )
+        scope = _scope(folded, sentence_start(sent, m.start), m.start)
+        if m.qualifier in _QUAL_SCOPES:
+            scope.add(m.qualifier)
         if not scope:
             continue
         out.append(
@@ -626,16 +643,15 @@ def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> 
                 "value": m.yuan if m.yuan is not None else m.amount,
                 "unit": "元" if m.currency == "CNY" else m.unit + _cur_word(m),
                 "text": m.text,
-                "scope": scope,
+                "scope": sorted(scope),
                 "span": [m.start, m.end],
             }
         )
     for m in anchored_finditer(_AGG_COUNT_RE, _AGG_COUNT_ANCHORS, folded, 12, 2):
-        s0 = max(folded.rfind(c, 0, m.start()) for c in "。；\n") + 1
-        scope = sorted({x.group() for x in agg.finditer(folded[s0 : m.start()])})
+        scope = _scope(folded, sentence_start(sent, m.start()), m.start())
         if not scope:
             continue
-        num = re.match(r"\d+", m.group())
+        num = _DIGITS.match(m.group())
         out.append(
             {
                 "doc_id": None,
@@ -643,14 +659,16 @@ def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> 
                 "value": Decimal(num.group()) if num else None,
                 "unit": m.group()[-1],
                 "text": full[m.start() : m.end()],
-                "scope": scope,
+                "scope": sorted(scope),
                 "span": [m.start(), m.end()],
             }
         )
+    clause = None
     for m in anchored_finditer(_AGG_SHARE_RE, _PCT_ANCHOR, folded, 10):
-        s0 = max(folded.rfind(c, 0, m.start()) for c in "。；，\n") + 1
-        pre = folded[s0 : m.start()]
-        if re.search(r"占比|份额|占", pre):
+        if clause is None:
+            clause = char_offsets(folded, _CLAUSE_END)
+        s0 = sentence_start(clause, m.start())
+        if folded.find("占", s0, m.start()) >= 0 or folded.find("份额", s0, m.start()) >= 0:
             out.append(
                 {
                     "doc_id": None,
@@ -658,7 +676,7 @@ def _aggregates(folded: str, full: str, monies: list[Money], used: set[int]) -> 
                     "value": Decimal(m.group()[:-1]),
                     "unit": "%",
                     "text": full[m.start() : m.end()],
-                    "scope": sorted({x.group() for x in agg.finditer(pre)}),
+                    "scope": sorted(_scope(folded, s0, m.start())),
                     "span": [m.start(), m.end()],
                 }
             )
