@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from xinpi.cli import pin_emulator_clock
@@ -17,8 +18,6 @@ def test_the_demo_clock_is_pinned_by_the_first_run_into_a_data_folder(tmp_path: 
     monkeypatch.setenv(CLOCK_ENV, "")  # a later run, a new process
     (tmp_path / "_state" / "emulator_now").write_text("2026-01-02T03:04:05+08:00\n", "utf-8")
     assert pin_emulator_clock(tmp_path) == "2026-01-02T03:04:05+08:00"
-    import os
-
     assert os.environ[CLOCK_ENV] == "2026-01-02T03:04:05+08:00"  # what the emulator reads
 
 
