@@ -7,6 +7,10 @@ breaks are kept: they carry table rows and paragraph ends the extractor relies o
 One exception to NFKC: the full-width clause marks ，：；！？ stay as written. NFKC would make them
 ASCII, and then "计划管理人为A,B担任差额支付承诺人" (a clause break) reads like the list "A,B" (one
 comma, two managers): Chinese texts use both, and only the original width tells them apart.
+
+News documents also get ``extra.story_id`` here (:mod:`xinpi.extractors.story`), shared by the
+syndicated copies of one story: spiders only parse, and this stage runs in the pipeline worker
+process, so the hashing costs the crawl process nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from xinpi.extractors import textnorm
+from xinpi.extractors.story import story_id
 from xinpi.items import DocumentItem, ProjectItem
 from xinpi.pipelines.failures import record_failure
 from xinpi.pipelines.schema import SHANGHAI
@@ -118,6 +123,7 @@ class NormalisePipeline:
     def _document(self, item: DocumentItem) -> DocumentItem:
         spider = self.crawler.spider
         item["source"] = item.get("source") or (spider.name if spider is not None else None)
+        _add_story_id(item)  # first: on the title and text as the spider yielded them
         item["title"] = clean_line(item.get("title"))
         item["text"] = clean_text(item.get("text"))
         url = item.get("url")
@@ -167,6 +173,21 @@ class NormalisePipeline:
                 logger.warning("project %s: planned scale %r is not a number", item.get("project_id"), scale)
                 item["planned_scale_yuan"] = None
         return item
+
+
+def _add_story_id(item: DocumentItem) -> None:
+    """``extra.story_id`` for a news document with a body, unless the spider gave one.
+
+    Hashed from the text *as yielded*, before :func:`clean_text`: the spiders used to compute the id
+    on that text, and documents they stored must keep matching new copies of the same story. The
+    ``extra`` dict is copied, not changed in place: a spider may share one dict between items.
+    """
+    text = item.get("text")
+    if item.get("kind") != "news" or not text:
+        return
+    extra = item.get("extra") or {}
+    if not extra.get("story_id"):
+        item["extra"] = {**extra, "story_id": story_id(item.get("title"), text)}
 
 
 def _aware(value: Any, assume: dt.tzinfo) -> dt.datetime | None:

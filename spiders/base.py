@@ -22,7 +22,6 @@ from twisted.python.failure import Failure
 from xinpi.config import data_dir, host_url
 from xinpi.items import DocumentItem, FailureItem
 from xinpi.spiders.pdf import PdfError, extract_pdf_text
-from xinpi.spiders.story import story_id
 from xinpi.state import clear_running, known_doc_ids, mark_running, read_watermark, unfinished_runs
 
 #: Words that make a document worth fetching when the topic filter is on (``XINPI_TOPIC_WORDS``).
@@ -241,16 +240,11 @@ class XinpiSpider(scrapy.Spider):
     def document_defaults(self, **fields: Any) -> dict[str, Any]:
         """Fields every document carries, plus the ones given.
 
-        A news story also gets ``extra.story_id``, shared by its syndicated copies on other outlets,
-        so that one deal reported by three papers counts once in the deals table.
+        Nothing is derived here: a news story's ``extra.story_id`` (one id for its syndicated
+        copies) is computed by the normalise pipeline stage, in the pipeline worker process, so the
+        crawl process only fetches and parses.
         """
-        doc = {"source": self.name, "kind": self.kind, "fetched_at": dt.datetime.now(dt.UTC), **fields}
-        if doc["kind"] == "news" and doc.get("text"):
-            extra = dict(doc.get("extra") or {})
-            if not extra.get("story_id"):
-                extra["story_id"] = story_id(doc.get("title"), doc["text"])
-            doc["extra"] = extra
-        return doc
+        return {"source": self.name, "kind": self.kind, "fetched_at": dt.datetime.now(dt.UTC), **fields}
 
 
 #: Close reasons of a crawl that read nothing (``xinpi.pipelines.lock.LOCKED``: another crawl of the

@@ -1,7 +1,7 @@
 """东方财富 news columns: the ``np-listapi`` column list, then each finance.eastmoney.com article.
 
 Why this source: a second portal that carries 证券日报/中国证券报 copies (``mediaName``) next to its own
-market news; ``extra.story_id`` links the copies (see :mod:`xinpi.spiders.story`).
+market news; ``extra.story_id``, added by the normalise pipeline stage, links the copies.
 
 Only the article body selector (``div#ContentBody``) is documented, so the spider reads title, time,
 source and author from whatever the page offers and falls back to the list's ``title``,
@@ -39,7 +39,6 @@ from xinpi.items import DocumentItem, FailureItem
 from xinpi.spiders.base import XinpiSpider
 from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
 from xinpi.spiders.sina import int_list, window_bounds
-from xinpi.spiders.story import story_id
 
 API_HOST = "np-listapi.eastmoney.com"
 FIELDS = "code,showTime,title,mediaName,summary,image,url,uniqueUrl,Np_dst"
@@ -180,7 +179,6 @@ class EastmoneySpider(XinpiSpider):
                     "summary": row.get("summary"),
                     "unique_url": row.get("uniqueUrl"),
                     "editor": labelled.get("责任编辑") or labelled.get("编辑"),
-                    "story_id": story_id(title, text),
                 },
             )
         )

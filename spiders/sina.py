@@ -2,7 +2,7 @@
 
 Why this source: one plain JSON feed with stable parameters covers the portal's finance desk, and its
 ``media_name`` names the original outlet, so syndicated 证券日报/中国证券报 stories arrive here too
-(``extra.story_id`` ties them to their other copies, see :mod:`xinpi.spiders.story`).
+(the normalise pipeline stage gives each ``extra.story_id``, which ties it to its other copies).
 
 Settings:
 
@@ -34,7 +34,6 @@ from scrapy.http import Response
 from xinpi.items import DocumentItem, FailureItem
 from xinpi.spiders.base import SHANGHAI, XinpiSpider, list_setting
 from xinpi.spiders.html_text import clean_line, element_text, parse_local_datetime, soup
-from xinpi.spiders.story import story_id
 
 API_HOST = "feed.mix.sina.com.cn"
 PAGE_ID = 153
@@ -193,7 +192,6 @@ class SinaSpider(XinpiSpider):
                     "keywords": keywords or None,
                     "ctime": row.get("ctime"),
                     "mtime": row.get("mtime"),
-                    "story_id": story_id(title, text),
                 },
             )
         )

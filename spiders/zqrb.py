@@ -30,7 +30,8 @@ incremental run costs one request; other channels (``finance/hongguanjingji``, `
 ``fund/jijindongtai``, ``gscy/qiyexinxi`` ...) are one ``channels`` argument away. List entries
 are kept only if their title passes the topic filter (``all=1`` keeps all); an entry already stored
 is not fetched again, and a list page whose entries are all stored ends the paging (``refresh=1``
-re-reads). ``extra.story_id`` (:mod:`xinpi.spiders.story`) links syndicated copies on sina/eastmoney.
+re-reads). ``extra.story_id``, which links syndicated copies on sina/eastmoney, is added by the
+normalise pipeline stage (:mod:`xinpi.pipelines.normalise`), not here.
 
 Arguments: ``since``/``until``/``refresh``/``all`` (base class), ``channels`` (comma-separated
 ``channel/sub``; default from the ``XINPI_ZQRB_CHANNELS`` setting, else ``DEFAULT_CHANNELS``).
@@ -229,7 +230,7 @@ class ZqrbSpider(XinpiSpider):
         date_text, media, author = split_info(" ".join(_STRINGS(info[0])) if info else "")
         folder = dt.date.fromisoformat(m["date"]) if m else None
         published = self.published_at(date_text, folder)
-        # extra.story_id is added by document_defaults (the base spider), once per document
+        # extra.story_id is added later, by the normalise pipeline stage (in the pipeline worker)
         extra: dict[str, Any] = {"channel": "/".join(url.split("/")[-4:-2]) if m else None}
         if published is None:
             yield self.failure(url, "date", f"unparseable date {date_text!r}", response.status)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from decimal import Decimal
 
 import pyarrow.dataset as ds
 
+from xinpi.extractors.story import story_id
 from xinpi.items import FailureItem, ProjectItem
 from xinpi.pipelines.normalise import NormalisePipeline, clean_line, clean_text
 
@@ -127,3 +129,54 @@ def test_the_extractor_reads_pipeline_text_as_well_as_the_text_as_published():
         return {k: round(t.prf()[2], 3) for k, t in tallies.items()}
 
     assert f1s(clean_line, clean_text) == f1s(str, str)
+
+
+def _news(make_doc, n: int, text: str, **fields):
+    """A news document as a spider yields it (no story_id: spiders only parse)."""
+    fields = {"extra": {"channel": "jrjg/bank"}, **fields}
+    return make_doc(n, text=text, doc_id=f"zqrb:{n}", source="zqrb", kind="news",
+                    url=f"http://www.zqrb.cn/{n}.html", title="国家电投发行首单绿色ABS", **fields)
+
+
+#: A page's text as a spider yields it: full-width digits, ideographic indents, \r\n, and a zero-width
+#: space in front of a long 来源 line. clean_text folds all of it; the zero-width space is what keeps
+#: that line from reading as boilerplate in the raw text, so an id taken after clean_text differs.
+RAW_NEWS = (
+    "\u3000\u3000国家电力投资集团有限公司今日在上海证券交易所发行规模为１５．６０亿元的绿色资产支持专项计划，"
+    "期限３年，票面利率２．１５％。\r\n"
+    "\u200b来源：证券日报网，本报记者就国家电力投资集团有限公司首单绿色资产支持专项计划采访了多位市场人士，"
+    "他们都认为该计划对行业意义重大且影响深远\r\n"
+)
+
+
+def test_news_gets_the_story_id_of_its_text_as_the_spider_yielded_it(run, make_doc):
+    """Spiders used to compute story_id on their own text; documents they stored must keep matching,
+    so the stage hashes the text before normalising it."""
+    title = "国家电投发行首单绿色ABS"
+    assert story_id(title, RAW_NEWS) != story_id(title, clean_text(RAW_NEWS))  # the test can tell
+    norm = run().pipelines[0]
+    spider_extra = {"channel": "jrjg/bank"}
+    item = norm.process_item(_news(make_doc, 1, RAW_NEWS, extra=spider_extra))
+    assert item["text"] == clean_text(RAW_NEWS) != RAW_NEWS
+    assert item["extra"] == {"channel": "jrjg/bank", "story_id": story_id(title, RAW_NEWS)}
+    assert spider_extra == {"channel": "jrjg/bank"}  # the spider's dict is not changed in place
+
+
+def test_story_id_kept_when_given_and_only_news_gets_one(run, make_doc):
+    norm = run().pipelines[0]
+    given = norm.process_item(_news(make_doc, 2, RAW_NEWS, extra={"story_id": "story:feedfacecafebeef"}))
+    assert given["extra"] == {"story_id": "story:feedfacecafebeef"}
+    announcement = norm.process_item(make_doc(3, text=RAW_NEWS))
+    assert announcement["extra"] == {"announcementId": "3"}
+    headline_only = norm.process_item(_news(make_doc, 4, ""))  # no body: nothing to tell copies apart by
+    assert "story_id" not in headline_only["extra"]
+
+
+def test_the_story_id_lands_in_the_stored_document(run, make_doc, data_dir):
+    """The id set by the first stage is what lands in ``documents.extra`` (flows/deals.py reads it)."""
+    r = run()
+    [item] = r.feed(_news(make_doc, 5, RAW_NEWS))
+    r.close()
+    table = ds.dataset(data_dir / "documents", format="parquet").to_table().to_pylist()
+    [row] = [d for d in table if d["doc_id"] == "zqrb:5"]
+    assert json.loads(row["extra"])["story_id"] == item["extra"]["story_id"]

@@ -40,10 +40,14 @@ def test_after_a_crawl_died_the_next_walks_every_listing_page(emulator, tmp_path
 
 
 def test_every_news_spider_links_syndicated_copies_by_story_id(emulator, tmp_path) -> None:
-    """cs and stcn both carry the same 证券日报 story: their copies share one story_id."""
+    """cs and stcn both carry the same 证券日报 story: their copies share one story_id.
+
+    The id comes from the normalise stage in the pipeline worker, so the crawls run the whole
+    pipeline and the feed holds the processed documents."""
     by_source = {}
     for spider in ("cs", "stcn"):
-        result = run_crawl(spider, emulator.url, tmp_path / spider, args={**WINDOW, "all": "1"})
+        result = run_crawl(spider, emulator.url, tmp_path / spider, args={**WINDOW, "all": "1"},
+                           pipelines=True)
         assert result.returncode == 0, result.log[-2000:]
         docs = result.documents()
         assert docs and all(d["extra"].get("story_id") for d in docs)

@@ -8,11 +8,14 @@ import json
 from typing import Any
 
 import pytest
+from scrapy.utils.test import get_crawler
 
 from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator
 from xinpi.emulator.sites import eastmoney as site
 from xinpi.emulator.sites import sina as sina_site
+from xinpi.items import DocumentItem
+from xinpi.pipelines.normalise import NormalisePipeline
 from xinpi.spiders.eastmoney import load_list_json
 
 # all=1: no topic filter, so every fixture row counts; until = today: the fresh (age_minutes) rows are in too
@@ -113,14 +116,18 @@ def test_faults_are_retried_or_recorded_and_the_crawl_goes_on(crawl, emulator) -
 
 
 def test_syndicated_copies_share_a_story_id_with_sina(full, emulator_server, tmp_path) -> None:
+    """The normalise pipeline stage (which sets ``extra.story_id``), run on what each spider
+    yielded, gives every copy of a story one id and different stories different ids."""
     result, _ = full
     sina = run_crawl("sina", emulator_server.url, tmp_path, args=FULL)
+    stage = NormalisePipeline(get_crawler())
     by_corpus: dict[str, set[str]] = {}
     for docs, rows in (
         (result.documents(), {f"eastmoney:{a['code']}": a for a in site.articles()}),
         (sina.documents(), {f"sina:{a['docid']}": a for a in sina_site.articles()}),
     ):
-        for doc in docs:
+        assert docs and all("story_id" not in d["extra"] for d in docs)  # spiders only parse
+        for doc in map(stage.process_item, (DocumentItem(**d) for d in docs)):
             key = rows[doc["doc_id"]].get("corpus_id") or doc["doc_id"]  # own stories stand alone
             by_corpus.setdefault(key, set()).add(doc["extra"]["story_id"])
     shared = {k for k in by_corpus if k.startswith("dev-")}

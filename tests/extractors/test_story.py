@@ -7,7 +7,7 @@ from itertools import combinations
 import pytest
 
 from xinpi.emulator import fixtures
-from xinpi.spiders.story import core_paragraphs, story_id
+from xinpi.extractors.story import core_paragraphs, story_id
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_squash_keeps_exactly_the_letters_and_digits_of_all_unicode():
     import sys
     import unicodedata
 
-    from xinpi.spiders.story import _squash
+    from xinpi.extractors.story import _squash
 
     every = "".join(chr(cp) for cp in range(sys.maxunicode + 1) if not 0xD800 <= cp <= 0xDFFF)
     by_category = "".join(ch for ch in every if unicodedata.category(ch)[0] in "LN").lower()

@@ -13,17 +13,22 @@ add are short lines, so they never become the anchor; edits outside the anchor's
 change the id. Stories whose body is too short for that (flash news) fall back to the whole
 normalised body, and an empty body to the normalised title.
 
-Pure (the label list is read once, at import), no Scrapy; spiders call it and store the result in
-``item["extra"]["story_id"]``.
+Who calls it: the normalise stage (:mod:`xinpi.pipelines.normalise`), which stores the result in
+``item["extra"]["story_id"]`` of every news document. It runs there, in the pipeline worker process,
+and not in the spiders, because spiders only parse and the crawl process should spend its core on
+fetching; normalise hashes the text as the spider yielded it (before its own NFKC and whitespace
+clean-up), so the ids equal those of documents stored when the spiders still computed them.
+
+Pure (the label list is read once, at import), no Scrapy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
-from xinpi.extractors.textnorm import nfkc
+from ._resources import lines
+from .textnorm import nfkc
 
 #: Characters of the anchor paragraph that go into the hash. Long enough to tell template stories
 #: apart (names and numbers sit in the opening), short enough to ignore a tail an outlet appended.
@@ -37,23 +42,15 @@ MIN_ANCHOR_CHARS = 40
 # "免责声明：…"): a known label, then a colon, at the start of the NFKC-normalised line (optionally
 # inside a bracket). Requiring the colon keeps content such as "记者从上交所获悉…" safe. Unlabelled
 # additions (bylines, "(完)", app promotions) are short and fall under MIN_PARAGRAPH_CHARS.
-# The labels are language data, kept in spiders/data/story_boilerplate_labels.txt for analysts.
-_LABELS_FILE = Path(__file__).resolve().parent / "data" / "story_boilerplate_labels.txt"
-
-
-def _labels() -> tuple[str, ...]:
-    rows = (line.strip() for line in _LABELS_FILE.read_text("utf-8").splitlines())
-    return tuple(row for row in rows if row and not row.startswith("#"))
-
-
-_BOILERPLATE_LABELS = _labels()
+# The labels are language data, kept in extractors/data/story_boilerplate_labels.txt for analysts.
+_BOILERPLATE_LABELS = lines("story_boilerplate_labels.txt")
 _BOILERPLATE = re.compile(
     r"^[(\[【]?(?:" + "|".join(re.escape(p) for p in _BOILERPLATE_LABELS) + r")[:]"
 )
 
 
 #: Everything that is not a letter or a digit. ``[^\W_]`` is exactly the code points whose Unicode
-#: category is L* or N* (str.isalnum); tests/spiders/test_story.py checks that over all of Unicode.
+#: category is L* or N* (str.isalnum); tests/extractors/test_story.py checks that over all of Unicode.
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _WHITESPACE = re.compile(r"\s+")
 
