@@ -18,6 +18,11 @@ process and that worker (the crawl reaps it), while "crawl cpu" is the crawl pro
 spider open and close. Each full crawl writes Parquet to a temp DATA_DIR, and the documents landed
 there are counted, so a fast crawl that lost documents cannot pass.
 
+The bare crawl is stock Scrapy: its only extension is the stats file the bench reads. The xinpi
+crawls (full and spider) also freeze their start-up heap out of the garbage collector's walks
+(:mod:`xinpi.heap`), which would save a bare crawl time too; ``--bare-gc-freeze`` gives the bare
+crawl the same, so the ratio can be read both ways.
+
 Each repeat also crawls the same pages with the full crawl's spider and no item pipelines at all
 ("spider", ``--no-spider-alone`` skips it): parsing the pages and Scrapy's own handling of every
 item (scraper, signals, stats) cost time before any pipeline runs, and this ratio shows that floor.
@@ -53,6 +58,7 @@ sys.path.insert(0, str(ROOT))  # benchmarks run from a checkout
 from xinpi.emulator.sites import bulk  # noqa: E402
 
 SPEED_TARGET = 1.3
+FREEZE_EXTENSION = "xinpi.heap.FreezeStartupHeapExtension"
 MEMORY_TARGET = 1.2
 COMMON_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
@@ -176,11 +182,13 @@ def _settings_args(settings: dict[str, str]) -> list[str]:
 
 
 def crawl(kind: str, docs: int, work: Path, profile: Path | None = None,
-          full_settings: dict[str, str] | None = None) -> CrawlRun:
+          full_settings: dict[str, str] | None = None, bare_gc_freeze: bool = False) -> CrawlRun:
     """One crawl of ``docs`` synthetic documents: ``kind`` is "bare", "spider" or "full".
 
     "spider" is the full crawl's spider with no item pipelines at all (``ITEM_PIPELINES={}``): its
     parsing and Scrapy's handling of the items it yields, without normalising, extracting or writing.
+    The bare crawl runs stock Scrapy's extensions only, unless ``bare_gc_freeze`` gives it xinpi's
+    start-up heap freeze (:mod:`xinpi.heap`) as well.
     """
     work.mkdir(parents=True, exist_ok=True)
     stats_file = work / "stats.json"
@@ -190,7 +198,10 @@ def crawl(kind: str, docs: int, work: Path, profile: Path | None = None,
         python = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
         if kind == "bare":
             settings["ITEM_PIPELINES"] = "{}"
-            settings["EXTENSIONS"] = json.dumps({"xinpi.pipelines.stats.StatsFileExtension": 500})
+            extensions = {"xinpi.pipelines.stats.StatsFileExtension": 500}
+            if bare_gc_freeze:
+                extensions[FREEZE_EXTENSION] = 0
+            settings["EXTENSIONS"] = json.dumps(extensions)
             start = f"{emu.url}/{bulk.HOST}/{bulk.channel(docs)}/index.html"
             cmd = python + ["-m", "scrapy", "runspider", str(ROOT / "benchmarks" / "bare_spider.py"),
                             "-a", f"start_url={start}"]
@@ -335,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip the third crawl of each repeat: the full crawl's spider without item "
                          "pipelines, which shows how much of the ratio is parsing and Scrapy's own "
                          "per-item work rather than the pipelines")
+    ap.add_argument("--bare-gc-freeze", action="store_true",
+                    help="give the bare crawl xinpi's start-up heap freeze too (xinpi/heap.py, on in "
+                         "every xinpi crawl): the ratio then compares like with like on that count")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     ap.add_argument("--profile", action="store_true", help="also profile a full crawl of --docs documents")
     ap.add_argument("--keep", type=Path, help="keep logs and data under this folder (default: a temp dir)")
@@ -358,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         plan += [("mem_small", "full", mem[0]), ("mem_large", "full", mem[1])]
     for key, kind, docs in plan:
         say(f"crawling: {kind} {docs} ...")
-        runs[key] = crawl(kind, docs, work / key, full_settings=full_settings)
+        runs[key] = crawl(kind, docs, work / key, full_settings=full_settings,
+                          bare_gc_freeze=args.bare_gc_freeze)
     prof = None
     if args.profile:
         say(f"profiling: full {args.docs} under cProfile ...")
@@ -399,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         "all_documents_stored": complete,
         "bench_seconds": round(time.perf_counter() - t0, 1),
         "full_settings": full_settings,
+        "bare_gc_freeze": args.bare_gc_freeze,
         "cpus": os.cpu_count(),
         "load_average": {"start": load_start, "end": os.getloadavg()},
         "profile": prof,
@@ -430,6 +446,10 @@ def main(argv: list[str] | None = None) -> int:
             _print_profile("the crawl process of a full crawl", prof)
             if prof.get("worker"):
                 _print_profile("its pipeline worker process", prof["worker"])
+        print("the bare crawl ran " + ("with xinpi's start-up heap freeze, as the full crawl does"
+                                       if args.bare_gc_freeze else
+                                       "stock Scrapy's extensions; the xinpi crawls freeze their "
+                                       "start-up heap (xinpi/heap.py; --bare-gc-freeze gives bare the same)"))
         if full_settings:
             print("full crawls ran with " + " ".join(f"{k}={v}" for k, v in full_settings.items()))
         load = " ".join(f"{x:.1f}" for x in load_start)
