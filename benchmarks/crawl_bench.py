@@ -56,9 +56,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # benchmarks run from a checkout
 
 from xinpi.emulator.sites import bulk  # noqa: E402
+from xinpi.heap import FreezeStartupHeapExtension  # noqa: E402
 
 SPEED_TARGET = 1.3
-FREEZE_EXTENSION = "xinpi.heap.FreezeStartupHeapExtension"
+FREEZE_EXTENSION = f"{FreezeStartupHeapExtension.__module__}.{FreezeStartupHeapExtension.__qualname__}"
 MEMORY_TARGET = 1.2
 COMMON_SETTINGS = {
     "DOWNLOAD_DELAY": "0",
