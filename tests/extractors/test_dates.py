@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
+from xinpi.extractors import dates
 from xinpi.extractors.dates import SHANGHAI, from_epoch_ms, from_epoch_s, parse_cn_datetime
 
 BASE = dt.datetime(2026, 11, 27, 10, 0, tzinfo=SHANGHAI)
@@ -135,3 +137,29 @@ def test_epoch_ms_is_beijing_midnight_not_the_utc_day_before() -> None:
 def test_epoch_seconds_as_string() -> None:
     assert from_epoch_s("1715920201") == at(2024, 5, 17, 12, 30, 1)
     assert from_epoch_s(1715920201.0) == at(2024, 5, 17, 12, 30, 1)
+
+
+def test_plain_iso_dates_read_as_the_general_path_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``YYYY-MM-DD[ HH:MM[:SS]]`` shortcut agrees with the general reading, odd values included."""
+    rng = random.Random(7)
+    base = dt.datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)
+    pads = ["", " ", "\t", "\u3000", "\n"]
+    texts = []
+    for _ in range(3000):
+        date = f"{rng.choice([1999, 2024, 2025, 9999])}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"
+        clock = rng.choice(["", f" {rng.randint(0, 25):02d}:{rng.randint(0, 61):02d}",
+                            f" {rng.randint(0, 24):02d}:{rng.randint(0, 60):02d}:{rng.randint(0, 61):02d}"])
+        texts.append(rng.choice(pads) + date + clock + rng.choice(pads))
+    with_shortcut = [parse_cn_datetime(t, base=base) for t in texts]
+    taken = sum(dates._plain_iso(t) is not None for t in texts)
+    monkeypatch.setattr(dates, "_plain_iso", lambda text: None)
+    general = [parse_cn_datetime(t, base=base) for t in texts]
+    assert with_shortcut == general
+    assert [d.utcoffset() for d in with_shortcut if d] == [d.utcoffset() for d in general if d]
+    assert taken > 1000  # the shortcut did take most of them
+
+
+def test_plain_iso_with_a_bad_time_is_midnight_and_a_bad_date_is_no_date() -> None:
+    base = dt.datetime(2026, 3, 1, 12, 0, tzinfo=SHANGHAI)
+    assert parse_cn_datetime("2025-04-25 25:10", base=base) == dt.datetime(2025, 4, 25, tzinfo=SHANGHAI)
+    assert parse_cn_datetime("2025-02-30", base=base) is None
