@@ -58,7 +58,8 @@ def test_title_and_paragraphs_read_like_get_text(spider: ZqrbSpider) -> None:
         f"{INFO}<div class='content-lcq'>loose text<p>一<span>二</span>三</p>"
         "<p> <b>x</b>\n y &nbsp; z\u3000</p><p>  </p><p> 甲 \t 乙\u3000丙&nbsp;</p>"
         "<p>a<br>b<!-- x --><style>.a{}</style></p>"
-        "<p><ruby>字<rp>(</rp><rt>zi</rt><rp>)</rp></ruby>a<template><b>tpl</b></template>b</p></div></div>"
+        "<p><ruby>字<rp>(</rp><rt>zi</rt><rp>)</rp></ruby>a<template><b>tpl</b></template>b</p>"
+        "<template><p>a paragraph inside a template is not text</p></template></div></div>"
     )))
     assert doc["title"] == "债券 发行 新闻 ABS"
     # text outside the p's is not read; nodes joined by a space; whitespace runs squashed
@@ -104,6 +105,22 @@ def test_a_gb2312_page_keeps_its_gbk_characters(spider: ZqrbSpider) -> None:
                 "<div class='content'><p>陈喆 镕</p></div></div>", meta)
     doc = the_document(article(spider, html.encode("gbk")))  # no header charset: the meta tag decides
     assert (doc["title"], doc["text"]) == ("朱镕基", "陈喆 镕")
+
+
+def test_a_utf8_page_with_nuls_or_bad_bytes_reads_as_its_decoded_text(spider: ZqrbSpider) -> None:
+    """UTF-8 pages are parsed from their bytes unless those would read differently from the text."""
+    head, tail = (part.encode() for part in page(
+        f"<div class='news_content'><h1>T</h1>{INFO}<div class='content'><p>|</p></div></div>").split("|"))
+
+    def text_of(paragraph: bytes, before: bytes = b"") -> str:
+        return the_document(article(spider, before + head + paragraph + tail, encoding="utf-8"))["text"]
+
+    # NULs are dropped after decoding, as parsel does (lxml would read each as U+FFFD, silently) ...
+    assert text_of(b"A\x00B") == "AB"
+    # ... so one inside a multi-byte character breaks it (dropped from the bytes, it would make 支)
+    assert text_of(b"A\xe6\x00\x94\xafB") == "A\ufffd\ufffd\ufffdB"
+    assert text_of(b"A\xff\xe4\xb8B") == "A\ufffd\ufffdB"
+    assert text_of("A资产B".encode(), before=b"\xef\xbb\xbf ") == "A资产B"  # a BOM and a leading space
 
 
 @pytest.mark.parametrize(
