@@ -99,6 +99,28 @@ def test_info_line_text_nodes_are_joined_with_a_space(spider: ZqrbSpider) -> Non
     assert (doc["media_name"], doc["author"]) == ("证券日报网", "记者 王丽")
 
 
+def test_text_under_a_hidden_element_at_any_depth_is_not_read(spider: ZqrbSpider) -> None:
+    """bs4 reads no text inside script/style/template/rt/rp, however deep the paragraph sits below it,
+    and a body or info line that is itself inside one reads as empty."""
+    doc = the_document(article(spider, page(
+        f"<div class='news_content'><h1>T</h1>{INFO}<div class='content-lcq'><p>seen</p>"
+        "<template><div><section><p>two levels under a template</p></section></div></template>"
+        "<div><p>nested but seen</p></div></div></div>"
+    )))
+    assert doc["text"] == "seen\nnested but seen"
+    out = article(spider, page(
+        f"<div class='news_content'><h1>T</h1>{INFO}<template><div class='content-lcq'><p>hidden</p>"
+        "</div></template><div class='content'><p>not the first body</p></div></div>"
+    ))
+    assert [(type(o).__name__, o.get("stage")) for o in out] == [("FailureItem", "body")]
+    out = article(spider, page(
+        "<div class='news_content'><h1>T</h1><template><div class='info_news'>2025-04-25 18:30"
+        " 来源：证券日报网</div></template><div class='content'><p>b</p></div></div>"
+    ))
+    doc = the_document([o for o in out if isinstance(o, DocumentItem)])
+    assert doc["media_name"] is None and doc["extra"]["date_from"] == "url_folder"
+
+
 def test_a_gb2312_page_keeps_its_gbk_characters(spider: ZqrbSpider) -> None:
     meta = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
     html = page(f"<div class='news_content'><h1>朱镕基</h1>{INFO}"
