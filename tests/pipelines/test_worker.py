@@ -7,6 +7,7 @@ loop, with a real spawned worker process writing real Parquet.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import signal
@@ -84,6 +85,35 @@ def test_worker_and_in_process_chain_store_the_same_rows(tmp_path: Path, make_do
     assert stats["xinpi/documents/written"] == 40
     assert stats["xinpi/documents/new"] == 40
     assert stats["xinpi/mentions"] == local.stats.get_value("xinpi/mentions") > 0
+
+
+def _exact(item: Any) -> dict[str, tuple[str, str]]:
+    """Every field with its type and repr: tells a +08:00 offset from Asia/Shanghai, 1.0 from 1.00."""
+    return {k: (type(v).__name__, repr(v)) for k, v in dict(item).items()}
+
+
+def test_the_crawl_gets_back_exactly_the_item_the_chain_made(tmp_path: Path, make_doc) -> None:
+    """Only what the chain changed travels back; applied to the crawl's own item, it must give the
+    same item, field for field, as running the chain in the crawl's process."""
+    docs = [make_doc(n) for n in range(1, 5)] + [make_doc(5, text="规模为５.５０亿元，期限３年。")]
+    sent = copy.deepcopy(docs)  # deep: a shallow copy would share each extra dict between runs
+    out_w = _run(_crawler(tmp_path / "w"), sent)
+    out_l = _run(_crawler(tmp_path / "l", XINPI_PIPELINE_WORKER=False), copy.deepcopy(docs))
+    assert [_exact(o) for o in out_w] == [_exact(o) for o in out_l]
+    assert all(o is s for o, s in zip(out_w, sent, strict=True))  # the spider's item, updated
+    assert str(out_w[0]["published_at"].tzinfo) == "Asia/Shanghai"  # the offset the test sent, changed
+    assert out_w[4]["text"] != docs[4]["text"]  # NFKC changed the text: the new text came back
+
+
+def test_changes_made_in_place_removed_fields_and_new_items_come_back(tmp_path: Path, make_doc) -> None:
+    chain = {"worker_components.EditInPlace": 100}
+    docs = [make_doc(1), make_doc(2, title="REPLACE me")]
+    out_w = _run(_crawler(tmp_path / "w", XINPI_PIPELINES=chain), copy.deepcopy(docs))
+    out_l = _run(_crawler(tmp_path / "l", XINPI_PIPELINES=chain, XINPI_PIPELINE_WORKER=False),
+                 copy.deepcopy(docs))
+    assert [_exact(o) for o in out_w] == [_exact(o) for o in out_l]
+    assert out_w[0]["extra"]["touched"] == ["in place"] and "sec_code" not in out_w[0]
+    assert out_w[1]["title"] == "replaced"
 
 
 def test_a_lone_item_is_sent_without_waiting_for_a_full_batch(tmp_path: Path, make_doc) -> None:
@@ -246,14 +276,15 @@ def test_a_crawl_whose_worker_dies_closes_cleanly_and_the_next_run_stores_everyt
 
 
 def test_a_document_larger_than_the_pipe_travels_both_ways(tmp_path: Path, make_doc) -> None:
-    """A 3 MB document fills the pipe many times over; it arrives whole and comes back whole."""
+    """A 3 MB document fills the pipe many times over; it arrives whole and comes back whole (its
+    full-width digits make normalising change the text, so the text itself travels back)."""
     data = tmp_path / "data"
     crawler = _crawler(data)
-    body = "专项计划于2025年4月24日成立，发行规模为5.50亿元。" * 100_000
+    body = "专项计划于2025年4月24日成立，发行规模为５.５０亿元。" * 100_000
     out = _run(crawler, [make_doc(1, text=body), make_doc(2)])
-    assert out[0]["text"] == body and out[1]["doc_id"] == "cninfo:2"
+    assert out[0]["text"] == body.replace("５.５０", "5.50") and out[1]["doc_id"] == "cninfo:2"
     stored = {r["doc_id"]: r["text"] for r in _stored(data, "documents")}
-    assert stored["cninfo:1"] == body
+    assert stored["cninfo:1"] == out[0]["text"]
 
 
 def test_ctrl_c_reaching_the_worker_leaves_the_shutdown_to_the_crawl(tmp_path: Path, make_doc) -> None:

@@ -36,3 +36,18 @@ class DieOnCrash:
         if "CRASH" in (item.get("title") or "") or self.seen == self.die_at:
             os._exit(3)
         return item
+
+
+class EditInPlace:
+    """Changes an item the ways a pipeline may: a nested value in place, a field removed, a field
+    set to a new value equal to the old, a new item returned for a title holding REPLACE."""
+
+    def process_item(self, item: Any) -> Any:
+        if "REPLACE" in (item.get("title") or ""):
+            fresh = item.copy()
+            fresh["title"] = "replaced"
+            return fresh
+        item["extra"]["touched"] = ["in place"]  # same dict object, new content
+        item.pop("sec_code", None)
+        item["text"] = "".join(list(item["text"]))  # an equal str, a different object
+        return item
