@@ -1,4 +1,4 @@
-"""The start-up heap freeze: frozen at spider open (after a collection), released at close."""
+"""The start-up heap freeze: frozen at spider open (after collecting the young garbage), released at close."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
 from xinpi.emulator.sites import bulk
+from xinpi import heap
 from xinpi.heap import FreezeStartupHeapExtension
 
 
@@ -61,6 +62,50 @@ def test_garbage_from_before_the_open_is_collected_not_frozen(crawler_and_spider
         ext = FreezeStartupHeapExtension.from_crawler(crawler)  # kept: receivers are weak references
         crawler.signals.send_catch_log(signals.spider_opened, spider=spider)
         assert alive_before and gone() is None and ext.frozen
+    finally:
+        gc.enable()
+        crawler.signals.send_catch_log(signals.spider_closed, spider=spider, reason="finished")
+
+
+def _old_garbage() -> weakref.ref:
+    """A reference cycle that is already in the oldest generation when it becomes garbage."""
+    cycle = _Cycle()
+    gc.collect()  # it survives (still referenced), so it is moved to the oldest generation
+    gone = weakref.ref(cycle)
+    del cycle
+    return gone
+
+
+def test_a_first_crawl_does_not_walk_the_old_generation_and_holds_its_garbage_only_until_close(
+    crawler_and_spider, monkeypatch
+) -> None:
+    crawler, spider = crawler_and_spider
+    monkeypatch.setattr(heap, "_crawled_before", False)
+    gc.disable()
+    try:
+        gone = _old_garbage()
+        ext = FreezeStartupHeapExtension.from_crawler(crawler)
+        crawler.signals.send_catch_log(signals.spider_opened, spider=spider)
+        assert ext.frozen and gone() is not None  # no full collection at the open: frozen with the rest
+        crawler.signals.send_catch_log(signals.spider_closed, spider=spider, reason="finished")
+        gc.collect()
+        assert gone() is None  # unfrozen at close, so the collector takes it: held, not leaked
+    finally:
+        gc.enable()
+
+
+def test_a_later_crawl_in_the_same_process_collects_the_previous_crawls_garbage_first(
+    crawler_and_spider, monkeypatch
+) -> None:
+    crawler, spider = crawler_and_spider
+    monkeypatch.setattr(heap, "_crawled_before", False)
+    _open_close(crawler, spider)  # the first crawl of this process
+    gc.disable()
+    try:
+        gone = _old_garbage()  # say, the first crawl's engine, dead since its close
+        ext = FreezeStartupHeapExtension.from_crawler(crawler)
+        crawler.signals.send_catch_log(signals.spider_opened, spider=spider)
+        assert ext.frozen and gone() is None
     finally:
         gc.enable()
         crawler.signals.send_catch_log(signals.spider_closed, spider=spider, reason="finished")
