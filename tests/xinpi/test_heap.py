@@ -13,8 +13,8 @@ from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from xinpi.emulator.sites import bulk
 from xinpi import heap
+from xinpi.emulator.sites import bulk
 from xinpi.heap import FreezeStartupHeapExtension
 
 
