@@ -120,8 +120,8 @@ class WorkerPipeline:
         self.chain: PipelineChain | None = None
         self.worker: _WorkerHandle | None = None
         self._seq = itertools.count()
-        self._waiting: dict[int, asyncio.Future[Any]] = {}
-        self._sent: dict[int, Any] = {}  # each waiting item, which the worker's changes are applied to
+        # seq -> (what process_item awaits, the item sent: the worker's changes are applied to it)
+        self._waiting: dict[int, tuple[asyncio.Future[Any], Any]] = {}
         self._batch: list[tuple[int, Any]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._closed: asyncio.Future[None] | None = None
@@ -147,8 +147,8 @@ class WorkerPipeline:
             self.worker = _WorkerHandle.start(self.crawler, self._on_message, "spawn")
         loop = asyncio.get_running_loop()
         seq = next(self._seq)
-        future = self._waiting[seq] = loop.create_future()
-        self._sent[seq] = item
+        future = loop.create_future()
+        self._waiting[seq] = future, item
         self._batch.append((seq, item))
         if len(self._batch) >= self.batch_size:
             self._send_batch()
@@ -191,8 +191,7 @@ class WorkerPipeline:
                 except Exception as exc:
                     logger.error("item %s cannot be sent to the pipeline worker: %s",
                                  _describe(entry[1]), exc)
-                    self._sent.pop(entry[0], None)
-                    self._waiting.pop(entry[0]).set_exception(
+                    self._waiting.pop(entry[0])[0].set_exception(
                         PipelineWorkerError(f"item could not be sent to the pipeline worker: {exc}"))
 
     def _on_message(self, message: tuple[Any, ...] | None) -> None:
@@ -204,8 +203,7 @@ class WorkerPipeline:
         _replay(self.crawler.stats, stats_ops)
         if kind == "done":
             for seq, status, value in payload:
-                future = self._waiting.pop(seq)
-                item = self._sent.pop(seq)
+                future, item = self._waiting.pop(seq)
                 if status == "changed":
                     future.set_result(_apply_changes(item, value))
                 elif status == "ok":
@@ -230,11 +228,10 @@ class WorkerPipeline:
         logger.error("%s; closing the crawl (%s): what was not stored is fetched again next run",
                      message, WORKER_LOST)
         self.crawler.stats.inc_value("xinpi/failures/pipeline_worker")
-        for future in self._waiting.values():
+        for future, _ in self._waiting.values():
             if not future.done():
                 future.set_exception(PipelineWorkerError(message))
         self._waiting.clear()
-        self._sent.clear()
         if self._closed is not None and not self._closed.done():
             self._closed.set_exception(PipelineWorkerError(message))
         engine = self.crawler.engine

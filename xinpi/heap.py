@@ -11,13 +11,12 @@ permanent generation that collections skip, which took those to ~0.25 and ~0.30 
 When: at ``spider_opened``, after collecting the young generations, so that garbage made while the
 crawler was built is not frozen with the rest. Not a full collection: on this heap it costs
 0.13-0.20 s (measured at the bulk crawl's open, inside the crawl's time) and found nothing, as
-start-up objects that reach the oldest generation are the long-lived ones; and frozen garbage is
-only held, not leaked (``spider_closed`` unfreezes and the next collections take it). A process
-that already ran a crawl does collect fully first: the previous crawl's objects died at its close
-and would otherwise be held through this one. The pipeline worker forks before that signal and
-freezes its own inherited heap (:mod:`xinpi.pipelines.worker`). ``spider_closed`` unfreezes, so a
-process that runs several crawls one after another (the flow's tests, ``CrawlerProcess``) lets the
-first crawl's objects go.
+start-up objects that reach the oldest generation are the long-lived ones; garbage frozen anyway is
+only held until ``spider_closed`` unfreezes. That unfreeze lets a process that runs several crawls
+one after another (the flow's tests, ``CrawlerProcess``) free each crawl's objects; such a process
+collects fully at the next open, or the previous crawl's dead objects would be held through this
+one. The pipeline worker forks before that signal and freezes its own inherited heap
+(:mod:`xinpi.pipelines.worker`).
 
 The cost: an object alive at spider open that dies later is not collected if it sits in a reference
 cycle (plain reference counting still frees everything else). Start-up objects live for the whole
