@@ -178,11 +178,8 @@ class ParquetWriterPipeline:
         doc = typed_row("documents", doc)
         return _DocRows(
             doc,
-            [{**head, "mention_index": i, **fact_row(m, MENTION_FIELDS)} for i, m in enumerate(mentions)],
-            [
-                {**head, "aggregate_index": i, **fact_row(a, AGGREGATE_FIELDS)}
-                for i, a in enumerate(aggregates)
-            ],
+            [fact_row(m, MENTION_FIELDS, {**head, "mention_index": i}) for i, m in enumerate(mentions)],
+            [fact_row(a, AGGREGATE_FIELDS, {**head, "aggregate_index": i}) for i, a in enumerate(aggregates)],
         )
 
     def _failure_row(self, item: FailureItem) -> dict[str, Any]:
@@ -398,17 +395,31 @@ def _unlink(staged: list[Staged]) -> None:
 
 
 def _document_tables(batch: list[_DocRows]) -> list[tuple[Path, pa.Table]]:
-    """Tables per partition folder, in commit order: facts first, the documents themselves last."""
+    """Tables per partition folder, in commit order: facts first, the documents themselves last.
+
+    A fact row's partition columns are its document's (``_document_rows`` copies them), so facts
+    are grouped by their document's folder: one lookup per document, not one per fact row."""
+    mentions: dict[Path, list[dict[str, Any]]] = defaultdict(list)
+    aggregates: dict[Path, list[dict[str, Any]]] = defaultdict(list)
+    for entry in batch:
+        if entry.mentions:
+            mentions[partition_path("mentions", entry.doc)] += entry.mentions
+        if entry.aggregates:
+            aggregates[partition_path("aggregates", entry.doc)] += entry.aggregates
     return [
-        *_partitioned("mentions", [m for e in batch for m in e.mentions]),
-        *_partitioned("aggregates", [a for e in batch for a in e.aggregates]),
+        *_tables("mentions", mentions),
+        *_tables("aggregates", aggregates),
         *_partitioned("documents", [e.doc for e in batch]),
     ]
 
 
 def _partitioned(dataset: str, rows: Iterable[dict[str, Any]]) -> list[tuple[Path, pa.Table]]:
-    schema, _ = DATASETS[dataset]
     groups: dict[Path, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         groups[partition_path(dataset, row)].append(row)
+    return _tables(dataset, groups)
+
+
+def _tables(dataset: str, groups: dict[Path, list[dict[str, Any]]]) -> list[tuple[Path, pa.Table]]:
+    schema, _ = DATASETS[dataset]
     return [(folder, pa.Table.from_pylist(group, schema=schema)) for folder, group in sorted(groups.items())]

@@ -164,6 +164,8 @@ def to_str(value: Any) -> str | None:
 
 
 def to_int(value: Any) -> int | None:
+    if type(value) is int:  # the usual case, ahead of the checks below (bool is not int here)
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -182,7 +184,13 @@ def to_decimal(value: Any, places: int) -> Decimal | None:
         return None
     if not d.is_finite():
         return None
-    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return d.quantize(_quantum(places), rounding=ROUND_HALF_UP)
+
+
+@functools.cache
+def _quantum(places: int) -> Decimal:
+    """``Decimal("0.01")`` for 2 places: built once per scale, not for every amount of every row."""
+    return Decimal(1).scaleb(-places)
 
 
 def to_date(value: Any) -> dt.date | None:
@@ -211,6 +219,8 @@ def to_datetime(value: Any, assume: dt.tzinfo) -> dt.datetime | None:
 
 
 def to_strings(value: Any) -> list[str] | None:
+    if type(value) is list:  # the extractors' own shape; skips the (slow) abstract-class checks
+        return [v if type(v) is str else str(v) for v in value if v is not None]
     if value is None:
         return None
     if isinstance(value, str):
@@ -222,6 +232,10 @@ def to_strings(value: Any) -> list[str] | None:
 
 def to_span(value: Any) -> list[int] | None:
     """``[start, end]`` from a list/tuple of two ints (or a dict with start/end); null otherwise."""
+    if type(value) is list and len(value) == 2:  # the extractors' own shape, checked first
+        start, end = value
+        if type(start) is int and type(end) is int:
+            return [start, end]
     if isinstance(value, Mapping):
         value = (value.get("start"), value.get("end"))
     if isinstance(value, list | tuple) and len(value) == 2:
@@ -307,9 +321,14 @@ def _converter(type_: pa.DataType) -> Callable[[Any], Any]:
     return to_str
 
 
-def fact_row(fact: Mapping[str, Any], fields: Mapping[str, pa.DataType]) -> dict[str, Any]:
-    """One mention/aggregate dict as a row: known keys typed, missing keys null, the rest JSON."""
-    row = {}
+def fact_row(
+    fact: Mapping[str, Any], fields: Mapping[str, pa.DataType], row: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One mention/aggregate dict as a row: known keys typed, missing keys null, the rest JSON.
+
+    ``row``: a dict to fill (the document's columns every fact row repeats), so that the writer
+    builds one dict per fact rather than merging two."""
+    row = {} if row is None else row
     columns, used = _fact_plan(fields)
     for name, alias, conv in columns:
         value = fact.get(name)
@@ -317,9 +336,11 @@ def fact_row(fact: Mapping[str, Any], fields: Mapping[str, pa.DataType]) -> dict
             value = fact.get(alias)
             used = used | {alias}  # read in place of the column: not "rest"
         row[name] = None if value is None else conv(value)
-    rest = {k: v for k, v in fact.items() if k not in used}
-    if isinstance(fact.get("extra"), Mapping):
-        rest = {**fact["extra"], **rest}
+    # most facts hold only known keys: one set comparison instead of a look at every key
+    rest = {} if fact.keys() <= used else {k: v for k, v in fact.items() if k not in used}
+    extra = fact.get("extra")
+    if extra is not None and isinstance(extra, Mapping):
+        rest = {**extra, **rest}
     row["extra"] = to_json(rest)
     return row
 
