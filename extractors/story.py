@@ -52,7 +52,12 @@ _BOILERPLATE = re.compile(
 #: Everything that is not a letter or a digit. ``[^\W_]`` is exactly the code points whose Unicode
 #: category is L* or N* (str.isalnum); tests/extractors/test_story.py checks that over all of Unicode.
 _NOT_ALNUM = re.compile(r"[\W_]+")
+#: The same, except the line break: the lines of a whole body are squashed in one pass.
+_NOT_ALNUM_KEEP_BREAKS = re.compile(r"(?:[^\w\n]|_)+")
 _WHITESPACE = re.compile(r"\s+")
+#: Characters (whitespace removed) that decide whether a line starts with a label: a bracket, the
+#: longest label, the colon.
+_LABEL_REACH = 1 + max(map(len, _BOILERPLATE_LABELS)) + 1
 
 
 def _squash(text: str) -> str:
@@ -64,16 +69,30 @@ def _squash(text: str) -> str:
 
 
 def core_paragraphs(text: str) -> list[str]:
-    """The story's own paragraphs, normalised: boilerplate and short lines removed."""
+    """The story's own paragraphs, normalised: boilerplate and short lines removed.
+
+    The lines are squashed in one pass over the whole body, line breaks kept, rather than one
+    regex call per line; only the few lines long enough to be kept are checked for a label."""
+    lines = nfkc(text or "").splitlines()
+    if not lines:
+        return []
+    squashed_lines = _NOT_ALNUM_KEEP_BREAKS.sub("", "\n".join(lines)).lower().split("\n")
     kept = []
-    for raw in nfkc(text or "").splitlines():
-        line = _WHITESPACE.sub("", raw)  # NFKC already turned "：（" into ":("
-        if not line or _BOILERPLATE.match(line):
-            continue
-        squashed = _squash(line)
-        if len(squashed) >= MIN_PARAGRAPH_CHARS:
+    for raw, squashed in zip(lines, squashed_lines, strict=True):
+        if len(squashed) >= MIN_PARAGRAPH_CHARS and not _labelled(raw):
             kept.append(squashed)
     return kept
+
+
+def _labelled(line: str) -> bool:
+    """Whether ``line`` starts with a boilerplate label, whitespace ignored ("来 源：" is "来源:").
+
+    Only the line's opening can hold the label: a prefix that keeps enough characters once its
+    whitespace is gone decides, so a long paragraph is not copied just to look at its start."""
+    head = _WHITESPACE.sub("", line[:_LABEL_REACH])
+    if len(head) < _LABEL_REACH and len(line) > _LABEL_REACH:
+        head = _WHITESPACE.sub("", line)  # whitespace ate into the prefix: look at the whole line
+    return _BOILERPLATE.match(head) is not None
 
 
 def story_id(title: str | None, text: str | None) -> str:

@@ -87,6 +87,16 @@ def test_labelled_lines_are_dropped_but_content_that_starts_like_a_label_is_kept
     assert len(kept) == 1 and kept[0].startswith("记者从上海证券交易所获悉")
 
 
+def test_a_long_labelled_line_is_dropped_however_wide_its_label_is_spaced():
+    """Only a line's opening is checked for a label, yet spacing inside it must not hide the label."""
+    content = "记者从上海证券交易所获悉，首单数据资产支持专项计划已于近日设立，规模1.02亿元。"
+    disclaimer = "本文仅代表作者个人观点，与本网站无关，对文中内容的真实性与完整性不作任何保证或承诺。"
+    for label in ("免责声明：", "免 责 声 明 ：", "（免" + " " * 40 + "责声明：", "\u3000\u3000免责声明 :"):
+        kept = core_paragraphs(f"{content}\r\n{label}{disclaimer}\u2028尾注")
+        assert kept == core_paragraphs(content) != [], label
+    assert len(core_paragraphs(f"{content}\r\n免责{disclaimer}")) == 2  # no label, no colon: content
+
+
 def test_short_flash_news_and_empty_bodies_still_get_distinct_ids():
     assert story_id("快讯", "央行开展500亿元逆回购。") != story_id("快讯", "央行开展800亿元逆回购。")
     assert story_id("标题甲", "") != story_id("标题乙", "")
