@@ -70,11 +70,14 @@ def _first_chars() -> str:
 
 
 # The leading lookahead is a pure guard (the same matches): most positions fail on one character
-# test instead of trying every qualifier of the alternation.
+# test instead of trying every qualifier of the alternation. The number is an atomic group, also
+# without changing a match: no shorter number succeeds where the longest fails (what follows a
+# number never starts with a digit, "," or "."; a unit starting 千/百 ends in 万/亿, a unit on its
+# own), so the engine need not try every shorter one at each number that is not money (dates, rates).
 MONEY_RE = re.compile(
     rf"(?=[\d{re.escape(_first_chars())}])"
     rf"(?P<qual>(?:{_qual_re()})\s{{0,2}})?(?P<pre>(?:人民币|RMB|CNY)\s{{0,2}})?"
-    rf"(?<![\d.,])(?P<num>{_NUM}|{_CNNUM})\s{{0,3}}(?P<more>多|余)?\s{{0,2}}"
+    rf"(?<![\d.,])(?P<num>(?>{_NUM}|{_CNNUM}))\s{{0,3}}(?P<more>多|余)?\s{{0,2}}"
     rf"(?:(?P<unit>{_UNIT})\s{{0,2}}(?P<cur>{_CUR})?|(?P<cur2>{_CUR}))"
     rf"(?P<post>人民币)?"
 )
