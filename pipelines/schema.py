@@ -219,24 +219,20 @@ def to_datetime(value: Any, assume: dt.tzinfo) -> dt.datetime | None:
 
 
 def to_strings(value: Any) -> list[str] | None:
-    if type(value) is list:  # the extractors' own shape; skips the (slow) abstract-class checks
-        return [v if type(v) is str else str(v) for v in value if v is not None]
     if value is None:
         return None
     if isinstance(value, str):
         return [value]
-    if isinstance(value, Iterable):
+    # list/tuple first: the extractors' own shapes, without the (slow) abstract-class check
+    if isinstance(value, list | tuple) or isinstance(value, Iterable):
         return [str(v) for v in value if v is not None]
     return None
 
 
 def to_span(value: Any) -> list[int] | None:
     """``[start, end]`` from a list/tuple of two ints (or a dict with start/end); null otherwise."""
-    if type(value) is list and len(value) == 2:  # the extractors' own shape, checked first
-        start, end = value
-        if type(start) is int and type(end) is int:
-            return [start, end]
-    if isinstance(value, Mapping):
+    # list/tuple (the extractors' shapes) are ruled out before the (slow) abstract Mapping check
+    if not isinstance(value, list | tuple) and isinstance(value, Mapping):
         value = (value.get("start"), value.get("end"))
     if isinstance(value, list | tuple) and len(value) == 2:
         a, b = to_int(value[0]), to_int(value[1])
