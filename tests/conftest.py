@@ -6,10 +6,18 @@ reactor cannot restart within one process, and a subprocess also proves the sett
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Every test process (each pytest-xdist worker is one) gets a throw-away Prefect home, so the
+# ephemeral Prefect servers that flow tests start never share a SQLite database with each other
+# or with `make demo` (the Makefile exports PREFECT_HOME=.tmp/prefect). Set before anything
+# imports prefect; the flow test modules derive their result storage from it.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="xinpi-prefect-")
 
 from crawlkit import CrawlResult, run_crawl
 from xinpi.emulator.server import Emulator

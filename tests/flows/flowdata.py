@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from scrapy.utils.test import get_crawler
 from xinpi.items import DocumentItem, ProjectItem
 from xinpi.pipelines.parquet import ParquetWriterPipeline
 
-# Flows run against a throw-away Prefect home: set before the flow modules import prefect.
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="xinpi-prefect-"))
+# Flows run against the session's throw-away Prefect home (tests/conftest.py); these are set
+# before the flow modules import prefect.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")

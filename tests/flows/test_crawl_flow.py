@@ -4,11 +4,10 @@ source against the emulator next to a crawl process that crashes, with a seeded 
 from __future__ import annotations
 
 import os
-import tempfile
 
-# A throw-away Prefect home and a patient ephemeral-server start, set before anything imports prefect
-# (it reads its settings once, at import; setdefault leaves a session's earlier choice alone).
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="xinpi-prefect-"))
+# Results under the session's throw-away Prefect home (tests/conftest.py) and a patient
+# ephemeral-server start, set before anything imports prefect (it reads its settings once, at import;
+# setdefault leaves a session's earlier choice alone).
 os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH",
                       os.path.join(os.environ["PREFECT_HOME"], "storage"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
