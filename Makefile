@@ -31,9 +31,13 @@ browser:
 demo: $(STAMP)
 	$(BIN)/xinpi demo
 
+# One pytest-xdist worker per core; a test file's tests stay on one worker (--dist loadfile), so a
+# module's fixtures (a crawl, a Prefect server) are built once. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= auto
+
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
