@@ -13,14 +13,16 @@ from typing import Any
 
 import pytest
 
+from crawlkit import CrawlResult, run_crawl
+from xinpi.config import configure_offline_prefect
+from xinpi.emulator.server import Emulator
+
 # Every test process (each pytest-xdist worker is one) gets a throw-away Prefect home, so the
 # ephemeral Prefect servers that flow tests start never share a SQLite database with each other
-# or with `make demo` (the Makefile exports PREFECT_HOME=.tmp/prefect). Set before anything
-# imports prefect; the flow test modules derive their result storage from it.
+# or with `make demo` (the Makefile exports PREFECT_HOME=.tmp/prefect). Set, with the project's
+# other offline Prefect defaults, before any test module imports prefect.
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="xinpi-prefect-")
-
-from crawlkit import CrawlResult, run_crawl
-from xinpi.emulator.server import Emulator
+configure_offline_prefect()
 
 __all__ = ["CrawlResult", "run_crawl"]
 

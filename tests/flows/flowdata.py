@@ -7,7 +7,6 @@ and a second conftest module would shadow it in a whole-suite run.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,6 @@ from scrapy.utils.test import get_crawler
 
 from xinpi.items import DocumentItem, ProjectItem
 from xinpi.pipelines.parquet import ParquetWriterPipeline
-
-# Flows run against the session's throw-away Prefect home (tests/conftest.py); these are set
-# before the flow modules import prefect.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
 
 CST = dt.timezone(dt.timedelta(hours=8))
 

@@ -3,22 +3,11 @@ source against the emulator next to a crawl process that crashes, with a seeded 
 
 from __future__ import annotations
 
-import os
+import datetime as dt
+from pathlib import Path
 
-# Results under the session's throw-away Prefect home (tests/conftest.py) and a patient
-# ephemeral-server start, set before anything imports prefect (it reads its settings once, at import;
-# setdefault leaves a session's earlier choice alone).
-os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH",
-                      os.path.join(os.environ["PREFECT_HOME"], "storage"))
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
-
-import datetime as dt  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from xinpi.flows import runs  # noqa: E402
-from xinpi.flows.crawl import crawl_command, crawl_flow, spider_args  # noqa: E402
+from xinpi.flows import runs
+from xinpi.flows.crawl import crawl_command, crawl_flow, spider_args
 
 FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
 

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import pytest
+from prefect.utilities.callables import parameter_schema
 
-# Results under the session's throw-away Prefect home (tests/conftest.py) and a patient
-# ephemeral-server start, set before anything imports prefect (it reads its settings once, at import;
-# setdefault leaves a session's earlier choice alone).
-os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH",
-                      os.path.join(os.environ["PREFECT_HOME"], "storage"))
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
-
-import pytest  # noqa: E402
-from prefect.utilities.callables import parameter_schema  # noqa: E402
-
-from xinpi.cli import main  # noqa: E402
-from xinpi.flows import deploy  # noqa: E402
-from xinpi.flows.crawl import backfill_windows  # noqa: E402
+from xinpi.cli import main
+from xinpi.flows import deploy
+from xinpi.flows.crawl import backfill_windows
 
 SOURCES = ["cs", "sse_bond"]
 
