@@ -35,6 +35,7 @@ XINPI_PIPELINES = {
 }
 ITEM_PIPELINES = {"xinpi.pipelines.worker.WorkerPipeline": 100}  # {} switches all pipelines off
 XINPI_PIPELINE_WORKER = True
+XINPI_PIPELINE_WORKER_NICE = 10  # nice steps below the crawl: it keeps its core (pipelines/worker.py)
 XINPI_PIPELINE_WORKER_START = "auto"  # fork at spider open where safe, else spawn (pipelines/worker.py)
 XINPI_PIPELINE_BATCH = 32  # items per hand-off to the worker ...
 XINPI_PIPELINE_BATCH_WAIT = 0.05  # ... or fewer, after this many seconds

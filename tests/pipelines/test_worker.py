@@ -87,6 +87,40 @@ def test_worker_and_in_process_chain_store_the_same_rows(tmp_path: Path, make_do
     assert stats["xinpi/mentions"] == local.stats.get_value("xinpi/mentions") > 0
 
 
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_the_worker_yields_the_cpu_to_the_crawl(tmp_path: Path, make_doc, start) -> None:
+    chain = {"worker_components.ReportNiceness": 100}
+    crawl_nice = os.nice(0)
+    lowered = _crawler(tmp_path / "a", XINPI_PIPELINES=chain, XINPI_PIPELINE_WORKER_START=start)
+    assert _run(lowered, [make_doc(1)])[0]["extra"]["nice"] == min(19, crawl_nice + 10)  # the default
+    assert lowered.stats.get_value("xinpi/pipeline_worker/nice") == min(19, crawl_nice + 10)
+    same = _crawler(tmp_path / "b", XINPI_PIPELINES=chain, XINPI_PIPELINE_WORKER_START=start,
+                    XINPI_PIPELINE_WORKER_NICE=0)
+    assert _run(same, [make_doc(1)])[0]["extra"]["nice"] == crawl_nice
+    assert os.nice(0) == crawl_nice  # the crawl's own priority is untouched
+
+
+def test_a_niceness_the_worker_may_not_take_still_processes_every_item(
+    tmp_path: Path, make_doc, monkeypatch
+) -> None:
+    """Without the privilege a negative value asks for, os.nice raises; the forked worker inherits
+    this stand-in that refuses any change, as the kernel would for an unprivileged user."""
+    real_nice = os.nice
+
+    def refusing(steps: int) -> int:
+        if steps:
+            raise PermissionError(1, "Operation not permitted")
+        return real_nice(0)
+
+    monkeypatch.setattr(os, "nice", refusing)
+    chain = {"worker_components.ReportNiceness": 100}
+    crawler = _crawler(tmp_path / "a", XINPI_PIPELINES=chain, XINPI_PIPELINE_WORKER_NICE=-5,
+                       XINPI_PIPELINE_WORKER_START="fork")
+    out = _run(crawler, [make_doc(1), make_doc(2)])
+    assert [o["extra"]["nice"] for o in out] == [real_nice(0)] * 2
+    assert crawler.stats.get_value("xinpi/pipeline_worker/nice") == real_nice(0)
+
+
 def _exact(item: Any) -> dict[str, tuple[str, str]]:
     """Every field with its type and repr: tells a +08:00 offset from Asia/Shanghai, 1.0 from 1.00."""
     return {k: (type(v).__name__, repr(v)) for k, v in dict(item).items()}

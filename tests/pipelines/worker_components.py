@@ -51,3 +51,11 @@ class EditInPlace:
         item.pop("sec_code", None)
         item["text"] = "".join(list(item["text"]))  # an equal str, a different object
         return item
+
+
+class ReportNiceness:
+    """Notes the niceness of the process the chain runs in on each item (``extra.nice``)."""
+
+    def process_item(self, item: Any) -> Any:
+        item["extra"] = {**(item.get("extra") or {}), "nice": os.nice(0)}
+        return item
