@@ -1,6 +1,6 @@
 """Benchmark: the full crawl (zqrb spider + every item pipeline -> Parquet) vs a bare fetch-only crawl.
 
-    .venv/bin/python benchmarks/crawl_bench.py [--docs 2000] [--mem-docs 1000,10000] [--json] [--profile]
+    .venv/bin/python benchmarks/crawl_bench.py [--docs 2000] [--mem-docs 1000,10000] [--repeat 3] [--json]
 
 Targets (sources issue):
   * speed: the full crawl of ``--docs`` documents takes <= 1.3 x the bare crawl of the same pages;
@@ -352,8 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", type=int, default=2000, help="documents in the speed comparison (>= 2000)")
     ap.add_argument("--mem-docs", default="1000,10000",
                     help="small,large document counts for the RSS ratio; 'none' skips both memory crawls")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="run the bare/full pair this many times, interleaved; ratios use the medians")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="run the bare/full pair this many times, interleaved; ratios use the medians "
+                         "(one pair alone swings with the host's speed)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a Scrapy setting for the full crawls only (XINPI_EXTRACT_WORKERS=2); repeatable")
     ap.add_argument("--no-spider-alone", dest="spider_alone", action="store_false",
