@@ -16,7 +16,7 @@ import pytest
 from xinpi.items import FailureItem, ProjectItem
 from xinpi.pipelines.schema import DATASETS
 
-CORPUS = Path("/work/shared/corpus/dev.jsonl")
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "dev.jsonl"  # the repo copy of the dev corpus
 
 
 @pytest.fixture
