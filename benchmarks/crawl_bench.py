@@ -347,6 +347,13 @@ def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def straddles(ratios: list[float], target: float) -> bool:
+    """Whether single pairs fell on both sides of ``target``: then the host's noise, not the code,
+    decides the verdict, and a run minutes later can give the other one (1.51 and 1.21 were measured
+    four minutes apart on the 2-vCPU development VM, same clone)."""
+    return len(ratios) > 1 and min(ratios) <= target < max(ratios)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=2000, help="documents in the speed comparison (>= 2000)")
@@ -419,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         "speed_ratios": [round(r, 3) for r in speed_ratios],
         "speed_target": SPEED_TARGET,
         "speed_pass": speed_ratio <= SPEED_TARGET,
+        "speed_pairs_straddle_target": straddles(speed_ratios, SPEED_TARGET),
         "spider_alone_ratio": None if spider_ratio is None else round(spider_ratio, 3),
         "spider_alone_ratios": [round(r, 3) for r in spider_ratios],
         "crawl_cpu_ratio": None if cpu_ratio is None else round(cpu_ratio, 3),
@@ -447,6 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"speed:  full/bare time = {speed_ratio:.2f}{_each(speed_ratios)} (target <= {SPEED_TARGET}) "
               f"{_verdict(speed_ratio <= SPEED_TARGET)}"
               + (f"; crawl CPU full/bare = {cpu_ratio:.2f}" if cpu_ratio is not None else ""))
+        if straddles(speed_ratios, SPEED_TARGET):
+            print(f"        single pairs fall on both sides of {SPEED_TARGET}: the verdict is within the "
+                  "host's noise (more pairs: --repeat; compare runs of one hour)")
         if spider_ratio is not None:
             print(f"        spider alone (parsing + Scrapy's item handling, no item pipelines)/bare time = "
                   f"{spider_ratio:.2f}{_each(spider_ratios)}: the part of the ratio the pipelines "
