@@ -7,6 +7,7 @@ reactor cannot restart within one process, and a subprocess also proves the sett
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,22 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="xinpi-prefect-")
 configure_offline_prefect()
 
 __all__ = ["CrawlResult", "run_crawl"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_prefect_event_stream():
+    """After a module that ran a Prefect flow, close Prefect's event stream to its server.
+
+    The stream is a websocket that a background thread keeps alive with pings, and ``websockets``
+    draws each ping's payload from the global ``random``. Left open, it ran on beside later modules
+    in the same xdist worker, and a ping that fell inside a Hypothesis draw there changed the random
+    state under it: Hypothesis then warned "Do not use the random module inside strategies" about a
+    strategy that does not. Prefect's own test harness drains the same worker when it stops.
+    """
+    yield
+    worker = sys.modules.get("prefect.events.worker")
+    if worker is not None:  # only modules that imported Prefect can have started it
+        worker.EventsWorker.drain_all(timeout=30)
 
 
 @pytest.fixture(scope="session")
