@@ -41,11 +41,13 @@ XINPI_PIPELINE_BATCH = 32  # items per hand-off to the worker ...
 XINPI_PIPELINE_BATCH_WAIT = 0.05  # ... or fewer, after this many seconds
 EXTENSIONS = {
     "xinpi.heap.FreezeStartupHeapExtension": 0,  # start-up objects out of the GC's walks (xinpi/heap.py)
+    "xinpi.heap.YoungGenerationThresholdExtension": 0,  # fewer young collections (xinpi/heap.py)
     "xinpi.pipelines.stats.StatsFileExtension": 500,
     "xinpi.pipelines.watermark.WatermarkExtension": 510,
     "xinpi.pipelines.lock.CrawlLockExtension": 100,
 }
 XINPI_GC_FREEZE = True  # False: full collections walk the start-up heap too (xinpi/heap.py)
+XINPI_GC_YOUNG_THRESHOLD = 5000  # young GC every N allocations while crawling (xinpi/heap.py); 0: Python's
 # --- one crawl per source at a time (see pipelines/lock.py; flock: one host or a shared-lock FS) ----
 XINPI_LOCK_ENABLED = True  # False only to bypass on purpose; the commit re-check keeps data exact
 XINPI_LOCK_WAIT_SECONDS = 0.0  # 0: a crawl that finds its source locked closes at once ("locked")

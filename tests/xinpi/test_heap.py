@@ -1,4 +1,5 @@
-"""The start-up heap freeze: frozen at spider open (after collecting the young garbage), released at close."""
+"""The start-up heap freeze: frozen at spider open (after collecting the young garbage), released at close;
+and the young generation's threshold: raised while the spider runs, put back at close."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from scrapy.utils.test import get_crawler
 
 from xinpi import heap
 from xinpi.emulator.sites import bulk
-from xinpi.heap import FreezeStartupHeapExtension
+from xinpi.heap import FreezeStartupHeapExtension, YoungGenerationThresholdExtension
 
 
 class _Cycle:
@@ -117,12 +118,42 @@ def test_the_setting_turns_it_off() -> None:
         FreezeStartupHeapExtension.from_crawler(crawler)
 
 
-def test_a_real_crawl_freezes_its_start_up_heap(crawl) -> None:
+def test_a_real_crawl_freezes_its_start_up_heap_and_raises_the_young_threshold(crawl) -> None:
     """Wired by the project settings: a zqrb crawl of 20 emulator articles reports the frozen count."""
     since, until = bulk.window(20)
     args = {"channels": bulk.channel(20), "since": str(since), "until": str(until), "all": "1"}
     result = crawl("zqrb", args=args)
     assert result.returncode == 0 and len(result.documents()) == 20
     assert result.stats["xinpi/gc/frozen_objects"] > 20_000  # Scrapy, lxml, the spiders, ...
-    off = crawl("zqrb", args=args, settings={"XINPI_GC_FREEZE": False})
-    assert len(off.documents()) == 20 and "xinpi/gc/frozen_objects" not in off.stats
+    assert result.stats["xinpi/gc/young_threshold"] == 5000  # read back from gc in the crawl process
+    off = crawl("zqrb", args=args, settings={"XINPI_GC_FREEZE": False, "XINPI_GC_YOUNG_THRESHOLD": 0})
+    assert len(off.documents()) == 20
+    assert "xinpi/gc/frozen_objects" not in off.stats and "xinpi/gc/young_threshold" not in off.stats
+
+
+@pytest.fixture
+def python_thresholds() -> Iterator[tuple[int, ...]]:
+    """A known threshold before the test, and the process's own put back after it."""
+    own = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    yield gc.get_threshold()
+    gc.set_threshold(*own)
+
+
+def test_the_young_threshold_is_raised_while_the_spider_runs_and_put_back_at_close(
+    crawler_and_spider, python_thresholds
+) -> None:
+    crawler, spider = crawler_and_spider
+    crawler.settings = get_crawler(Spider, settings_dict={"XINPI_GC_YOUNG_THRESHOLD": 5000}).settings
+    ext = YoungGenerationThresholdExtension.from_crawler(crawler)
+    crawler.signals.send_catch_log(signals.spider_opened, spider=spider)
+    assert gc.get_threshold() == (5000, *python_thresholds[1:])  # the older generations' untouched
+    assert crawler.stats.get_value("xinpi/gc/young_threshold") == 5000
+    crawler.signals.send_catch_log(signals.spider_closed, spider=spider, reason="finished")
+    assert gc.get_threshold() == python_thresholds and ext.saved is None
+
+
+def test_a_zero_young_threshold_leaves_python_s_own() -> None:
+    crawler = get_crawler(Spider, settings_dict={"XINPI_GC_YOUNG_THRESHOLD": 0})
+    with pytest.raises(NotConfigured):
+        YoungGenerationThresholdExtension.from_crawler(crawler)
