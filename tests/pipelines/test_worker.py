@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -162,6 +163,37 @@ def test_a_lone_item_is_sent_without_waiting_for_a_full_batch(tmp_path: Path, ma
             await pipeline.close_spider()
 
     assert asyncio.run(go())["doc_id"] == "cninfo:1"
+
+
+class _Engine:
+    """What the pipeline asks of Scrapy's engine: the downloader's active requests, the scheduler."""
+
+    def __init__(self, downloading: bool, queued: bool) -> None:
+        self.downloader = SimpleNamespace(active={"a request"} if downloading else set())
+        self.scheduler = SimpleNamespace(has_pending_requests=lambda: queued)
+
+
+@pytest.mark.parametrize(("downloading", "queued"), [(False, False), (True, False), (False, True)])
+def test_the_last_batch_goes_at_once_when_nothing_is_left_to_fetch(
+        tmp_path: Path, make_doc, downloading, queued) -> None:
+    crawler = _crawler(tmp_path / "data", XINPI_PIPELINE_BATCH=1000, XINPI_PIPELINE_BATCH_WAIT=3600)
+    crawler.engine = _Engine(downloading, queued)
+    idle = not downloading and not queued
+
+    async def go() -> bool:
+        pipeline = WorkerPipeline.from_crawler(crawler)
+        pipeline.open_spider()
+        task = asyncio.ensure_future(pipeline.process_item(make_doc(1)))
+        try:  # the worker answers within seconds once it has the item; the timer waits an hour
+            await asyncio.wait_for(asyncio.shield(task), timeout=30 if idle else 3)
+        except TimeoutError:
+            pass
+        sent = task.done()
+        await pipeline.close_spider()  # sends what is still held
+        assert (await task)["doc_id"] == "cninfo:1"
+        return sent
+
+    assert asyncio.run(go()) is idle
 
 
 def test_drop_and_error_in_the_worker_are_drop_and_error_of_the_crawl(tmp_path: Path, make_doc) -> None:
