@@ -47,7 +47,7 @@ EXTENSIONS = {
     "xinpi.pipelines.lock.CrawlLockExtension": 100,
 }
 XINPI_GC_FREEZE = True  # False: full collections walk the start-up heap too (xinpi/heap.py)
-XINPI_GC_YOUNG_THRESHOLD = 5000  # young GC every N allocations in a crawl (xinpi/heap.py); 0 keeps Python's
+XINPI_GC_YOUNG_THRESHOLD = 50000  # young GC every N allocations in a crawl (xinpi/heap.py); 0 keeps Python's
 # --- one crawl per source at a time (see pipelines/lock.py; flock: one host or a shared-lock FS) ----
 XINPI_LOCK_ENABLED = True  # False only to bypass on purpose; the commit re-check keeps data exact
 XINPI_LOCK_WAIT_SECONDS = 0.0  # 0: a crawl that finds its source locked closes at once ("locked")
