@@ -23,7 +23,7 @@ documents cannot pass.
 
 The bare crawl is stock Scrapy: its only extension is the stats file the bench reads. The xinpi
 crawls (full and spider) also tune the garbage collector (:mod:`xinpi.heap`: the start-up heap
-frozen out of its walks, young collections every 5,000 allocations rather than 700), which would
+frozen out of its walks, young collections less often than Python's 700), which would
 save a bare crawl time too; ``--bare-gc`` gives the bare crawl the same, so the ratio can be read
 both ways.
 

@@ -137,12 +137,15 @@ class WorkerPipeline:
         self._timer: asyncio.TimerHandle | None = None
         self._closed: asyncio.Future[None] | None = None
         self._lost = False
+        # The engine's downloader and scheduler, found at open (None outside a running crawl)
+        self._fetching: tuple[Any, Any] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WorkerPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
+        self._fetching = self._downloader_and_scheduler()
         if not self.use_worker:
             self.chain = PipelineChain(self.crawler)
             self.chain.open()
@@ -176,14 +179,21 @@ class WorkerPipeline:
         and with a download delay the downloader holds its queued requests, so batching is kept.
         Outside a running engine (tests driving the pipeline directly) the timer decides.
         """
+        if self._fetching is None:
+            return False
+        downloader, scheduler = self._fetching
+        return not downloader.active and not scheduler.has_pending_requests()
+
+    def _downloader_and_scheduler(self) -> tuple[Any, Any] | None:
+        """Looked up once, at open: the scheduler exists by then (the engine opens it before the
+        item pipelines), and :meth:`_nothing_left_to_fetch` runs for nearly every item."""
         engine = self._engine()
         if engine is None:
-            return False
+            return None
         scheduler = getattr(engine, "scheduler", None)  # a property from Scrapy 2.19; before, slot's
         if scheduler is None:
             scheduler = getattr(getattr(engine, "slot", None), "scheduler", None)
-        return scheduler is not None and not engine.downloader.active \
-            and not scheduler.has_pending_requests()
+        return None if scheduler is None else (engine.downloader, scheduler)
 
     def _engine(self) -> Any:
         """The crawl's engine, or None outside a running crawl (Scrapy 2.19 raises on reading it)."""
