@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -149,6 +151,25 @@ def test_a_second_emulator_serves_on_its_own_port() -> None:
         assert other.url.startswith("http://127.0.0.1:")
         assert call(f"{other.url}/{HOST}/echo/z")[0] == 200
         assert other.count(HOST) == 1
+
+
+def test_a_burst_of_connections_is_queued_not_dropped() -> None:
+    """A crawl opens its 16 connections at once. With socketserver's backlog of 5 the kernel dropped
+    the rest, and the client retried each only after TCP's 1 s retransmission timeout. Here nothing
+    accepts (the server is not started), so every connection must wait in the listen queue."""
+    emu = Emulator()
+    address = urlsplit(emu.url)
+    conns = []
+    try:
+        for _ in range(40):
+            conn = socket.socket()
+            conn.settimeout(0.5)  # a dropped handshake would be retried only after 1 s
+            conns.append(conn)
+            conn.connect((address.hostname, address.port))  # raises TimeoutError if dropped
+    finally:
+        for conn in conns:
+            conn.close()
+        emu.stop()
 
 
 @route(HOST, r"/shared/(?P<name>[a-z]+)")

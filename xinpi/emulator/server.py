@@ -122,6 +122,16 @@ class LoggedRequest:
     at: float
 
 
+class _Server(ThreadingHTTPServer):
+    """socketserver's listen backlog is 5: a crawl that opens its 16 connections at once overflowed
+    it, and the kernel dropped the extra connection attempts, which the client resent only after
+    TCP's 1 s retransmission timeout. Every crawl against the emulator then stalled a second for
+    no reason a real site would give it (real servers listen with large backlogs: nginx's is 511)."""
+
+    request_queue_size = 512
+    daemon_threads = True
+
+
 class Emulator:
     """The emulator server; ``with Emulator() as emu: emu.url`` serves on a free loopback port."""
 
@@ -130,8 +140,7 @@ class Emulator:
         self.faults: list[Fault] = []
         self.requests: list[LoggedRequest] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
@@ -145,7 +154,9 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for a serve loop, forever if none started
+            self._server.shutdown()
+            self._thread = None
         self._server.server_close()
 
     def __enter__(self) -> Emulator:
