@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from xinpi.cli import pin_emulator_clock
+from xinpi.cli import build_parser, demo_window_end, pin_emulator_clock
 from xinpi.emulator.fixtures import CLOCK_ENV
 
 
@@ -30,3 +30,12 @@ def test_the_environment_wins_and_a_damaged_pin_is_replaced(tmp_path: Path, monk
     (tmp_path / "_state" / "emulator_now").write_text("not a time", "utf-8")
     assert pin_emulator_clock(tmp_path) != "not a time"
     dt.datetime.fromisoformat((tmp_path / "_state" / "emulator_now").read_text("utf-8").strip())
+
+
+def test_the_demo_window_ends_on_the_emulator_clocks_shanghai_date(monkeypatch) -> None:
+    """03:18 in Shanghai is still the previous day in UTC: the window must not end that day."""
+    assert build_parser().parse_args(["demo"]).until is None  # not the machine's date
+    monkeypatch.setenv(CLOCK_ENV, "2026-11-30T03:18:15+08:00")
+    assert demo_window_end() == "2026-11-30"
+    monkeypatch.setenv(CLOCK_ENV, "2026-11-29T19:18:15+00:00")  # the same moment, written in UTC
+    assert demo_window_end() == "2026-11-30"
