@@ -122,9 +122,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 # that costs real CPU per response on a long crawl, and our callbacks return nothing.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 # Items per response processed at once. Scrapy (2.19) starts that many tasks for every response,
-# most with nothing to do (scrapy#5182): crawl_bench's 2,000-page bare crawl took 2.49 s at its
-# default of 100 against 1.45 s at 4. More buys nothing either: a response rarely yields more than
-# one document, and the worker gets items in batches anyway; the full crawl took 2.01 s at 4,
-# 2.13 s at 8 and 2.22 s at 32 (medians of five rotated rounds).
+# most with nothing to do (scrapy#5182): crawl_bench's 2,000-page bare crawl took 3.67 s at its
+# default of 100 against 1.79 s at 4 (medians of three). More buys nothing either: a response
+# rarely yields more than one document, and the worker gets items in batches anyway; the full
+# crawl took 2.07 s at 4, 2.05 s at 8 and 2.38 s at 32 (medians of five rotated rounds).
 CONCURRENT_ITEMS = 4
 LOG_LEVEL = os.environ.get("XINPI_LOG_LEVEL", "INFO")
